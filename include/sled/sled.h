@@ -1,0 +1,163 @@
+/* sled — live function tracing for C and C++ programs (public C API).
+ *
+ * This header is the whole contract between sled and its clients: it
+ * compiles on its own, in C and C++, and exposes no internal type. Every
+ * function returns 0 (or a count) on success and a negative errno-style code
+ * on failure; none of them aborts the host program or throws.
+ */
+#ifndef SLED_SLED_H
+#define SLED_SLED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SLED_API __attribute__((visibility("default")))
+
+#define SLED_VERSION_MAJOR 0
+#define SLED_VERSION_MINOR 1
+
+/* Functions of the tracer itself must never be traced: mark such functions
+ * in instrumented code with SLED_NOTRACE (no_instrument_function is not
+ * enough: it leaves the NOPs in place). */
+#define SLED_NOTRACE __attribute__((patchable_function_entry(0, 0)))
+
+typedef struct sled_ops sled_ops;
+typedef struct sled_regs sled_regs; /* opaque: use the accessors below */
+
+/* Called on entry to every function the ops traces.
+ *   ip        the function's entry address (the value of its symbol)
+ *   parent_ip the address the function will return to
+ *   ops       the registered ops (use ops->private_data for state)
+ *   regs      the function's argument registers; valid during the call only */
+typedef void (*sled_func_t)(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops,
+                            sled_regs *regs);
+
+/* The callback guards itself against recursion: sled calls it even when it
+ * is already running on this thread (for example from a signal handler, or
+ * when the callback calls a traced function). Without this flag sled never
+ * re-enters a callback on the same thread. */
+#define SLED_OPS_FL_RECURSION_SAFE (1u << 0)
+/* The callback may redirect the call with sled_regs_set_ip(); at most one
+ * such ops may trace a function (-EBUSY). */
+#define SLED_OPS_FL_IPMODIFY (1u << 1)
+
+/* Zero-initialise, set func (and optionally private_data and flags), then
+ * register. The storage must stay valid until sled_unregister_ops returns. */
+struct sled_ops {
+  sled_func_t func;
+  void *private_data;
+  uint32_t flags;
+  /* sled's own bookkeeping; leave it zeroed */
+  uint32_t internal_flags_;
+  void *internal_[6];
+};
+
+/* Starts tracing every site the ops' filter selects (all sites when the
+ * filter is empty). The filter and notrace sets may be set before or after.
+ * -EEXIST if already registered, -EINVAL for a NULL ops or func. */
+SLED_API int sled_register_ops(sled_ops *ops);
+
+/* Stops tracing and returns only after a grace period: no thread is running
+ * or will run the ops' callback, so the caller may free the ops at once.
+ * -ENOENT if the ops is not registered. Must not be called from a callback
+ * (-EDEADLK). */
+SLED_API int sled_unregister_ops(sled_ops *ops);
+
+/* Patterns are ftrace-style globs separated by spaces or commas:
+ *   foo  foo*  *foo  *foo*  a*b    match a function's symbol name, its
+ *                                  demangled name, or the demangled name
+ *                                  without its parameter list;
+ *   !pattern                       removes the matching functions;
+ *   pattern@module                 restricts to modules whose file's
+ *                                  basename matches (globs allowed).
+ * With reset != 0 the set is cleared first; patterns NULL or "" with reset
+ * clears it (an empty filter means every site). A pattern that matches no
+ * function is -ENOENT and leaves the set unchanged; a malformed one -EINVAL.
+ * Works while the ops is registered: the change is live when it returns. */
+SLED_API int sled_set_filter(sled_ops *ops, const char *patterns, int reset);
+SLED_API int sled_set_notrace(sled_ops *ops, const char *patterns, int reset);
+
+/* "callops" (default) | "list" | "dyntramp". */
+SLED_API int sled_set_strategy(const char *name);
+SLED_API const char *sled_get_strategy(void);
+
+/* Register accessors, valid inside a callback only. */
+SLED_API uintptr_t sled_regs_arg(const sled_regs *regs, unsigned n); /* integer arg n, 0-based (n >= 6: from
+                                                                the stack, right when all earlier
+                                                                arguments are integers) */
+SLED_API uintptr_t sled_regs_return_address(const sled_regs *regs);  /* = parent_ip */
+SLED_API uintptr_t sled_regs_stack_pointer(const sled_regs *regs);   /* sp at the function's entry */
+SLED_API uintptr_t sled_regs_ip(const sled_regs *regs);              /* the function's entry */
+/* Only for ops with SLED_OPS_FL_IPMODIFY: continue at new_ip (the entry of a
+ * function with the same signature) instead of the traced function's body. */
+SLED_API int sled_regs_set_ip(sled_regs *regs, uintptr_t new_ip);
+
+/* Number of patchable sites found in all loaded modules (refused ones too). */
+SLED_API size_t sled_site_count(void);
+
+/* Why a site cannot be traced. */
+enum sled_refusal {
+  SLED_SITE_OK = 0,
+  SLED_SITE_BAD_BYTES = 1,       /* entry bytes are not a known NOP form */
+  SLED_SITE_BAD_LITERAL = 2,     /* the 8 bytes before the entry are not NOPs */
+  SLED_SITE_MISALIGNED = 3,      /* the literal is not 8-byte aligned */
+  SLED_SITE_UNSAFE_NOPS = 4,     /* GCC's 5 one-byte NOPs seen while threads ran */
+  SLED_SITE_OUT_OF_SEGMENT = 5,  /* the address is not in executable text */
+  SLED_SITE_NO_STUB = 6,         /* no near stub could be mapped within reach */
+};
+
+enum sled_dispatch {
+  SLED_DISPATCH_NONE = 0,   /* disabled: literal names the nop ops */
+  SLED_DISPATCH_DIRECT = 1, /* one ops: the literal names it */
+  SLED_DISPATCH_LIST = 2,   /* several: the literal names a list ops */
+};
+
+typedef struct sled_site_info {
+  uintptr_t ip;        /* function entry */
+  const char *name;    /* symbol name (mangled for C++) */
+  const char *module;  /* basename of the module's file */
+  int refusal;         /* enum sled_refusal */
+  unsigned nr_ops;     /* ops tracing it now */
+  int enabled;         /* its call instruction is in place */
+  int dispatch;        /* enum sled_dispatch: what the literal names */
+  const sled_ops *literal; /* the ops pointer in the site's literal now */
+  unsigned char bytes[16]; /* bytes found at literal..entry+8 when refused */
+} sled_site_info;
+
+/* Calls fn for every site, under sled's lock (fn must not call sled). Stops
+ * and returns fn's value when it is non-zero; returns 0 otherwise. */
+SLED_API int sled_for_each_site(int (*fn)(const sled_site_info *info, void *arg), void *arg);
+
+/* The site whose function starts at ip: 0, or -ENOENT. */
+SLED_API int sled_site_lookup(uintptr_t ip, sled_site_info *out);
+
+typedef struct sled_stats {
+  uint64_t modules;           /* modules with sites */
+  uint64_t sites_found;
+  uint64_t sites_refused;     /* sum of refused_by_reason */
+  uint64_t refused_by_reason[8]; /* index: enum sled_refusal */
+  uint64_t sites_enabled;     /* sites whose call is in place now */
+  uint64_t sites_normalized;  /* GCC 5x1-byte NOPs rewritten to one NOP */
+  uint64_t patch_batches;     /* text patch sessions run */
+  uint64_t sites_patched;     /* code writes (enable/disable) done, in total */
+  uint64_t literal_writes;
+  uint64_t patch_failures;    /* changes refused because bytes differed */
+  uint64_t grace_periods;
+  int killed;                 /* patching stopped after an anomaly */
+} sled_stats;
+
+SLED_API int sled_get_stats(sled_stats *out);
+
+/* Text of a code; sled_last_error() gives the detail of the calling
+ * thread's most recent failure (function, module, bytes found). */
+SLED_API const char *sled_strerror(int err);
+SLED_API const char *sled_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SLED_SLED_H */

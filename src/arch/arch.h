@@ -1,0 +1,72 @@
+// The arch contract: everything core/ may ask of an architecture back end.
+// Arch code reads, encodes and writes instructions; it never decides which
+// ops a site should call (core/ does). Core includes nothing else of arch/.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "sled/sled.h"
+
+namespace sled::arch {
+
+// Bytes of the per-site literal that precedes the function entry.
+inline constexpr size_t kLiteralSize = 8;
+// Bytes of the live-toggled instruction at the patch location.
+inline constexpr size_t kInsnSize = 5;
+// How many bytes from the literal on classify_site() wants to see.
+inline constexpr size_t kSiteWindow = 16;
+// The compiler flags that produce the layout this back end expects.
+extern const char *const kInstrumentFlags;
+
+// What the bytes of a freshly found site say (site.cc).
+struct SiteShape {
+  uintptr_t entry = 0;   // function entry (= literal + 8)
+  uintptr_t patch = 0;   // the live-toggled instruction
+  bool landing_pad = false;    // endbr64 / bti c before the patch slot
+  bool needs_normalize = false; // compiled form must be rewritten once
+  int refusal = SLED_SITE_OK;
+};
+// `literal` is the address recorded in __patchable_function_entries and
+// `bytes` the kSiteWindow bytes found there.
+SiteShape classify_site(uintptr_t literal, const uint8_t *bytes);
+
+// Pure encoders: bytes out, no side effects; tested against golden bytes.
+void encode_nop(uint8_t out[kInsnSize]);
+// False when target is out of the instruction's reach from patch.
+bool encode_call(uintptr_t patch, uintptr_t target, uint8_t out[kInsnSize]);
+bool call_reaches(uintptr_t from_lo, uintptr_t from_hi, uintptr_t target);
+// An absolute jump placed at `at` (a near stub slot); returns its length.
+inline constexpr size_t kStubSlotSize = 16;
+size_t encode_stub_jump(uintptr_t at, uintptr_t target, uint8_t out[kStubSlotSize]);
+
+// Protection bits for text after patching (adds PROT_BTI where needed).
+int text_prot(int base_prot);
+
+// One change of a live instruction: `old` must be there, `new_` goes in.
+struct CodeWrite {
+  uintptr_t addr;
+  uint8_t old[kInsnSize];
+  uint8_t new_[kInsnSize];
+};
+// Writes a batch into text already made writable, with the protocol that
+// keeps every other thread correct while it runs (x86: int3, sync, tail,
+// sync, head, sync). Returns 0 or a negative errno; checks nothing itself.
+int poke_live(std::span<const CodeWrite> writes);
+// Writes into text that no thread can be executing (module load).
+void poke_quiet(uintptr_t addr, const uint8_t *bytes, size_t len);
+// One-time setup of the live protocol (membarrier registration, trap
+// handler). Idempotent; 0 or negative errno.
+int live_patching_init();
+// Makes sled's trap handler the first one again if someone replaced it.
+void reclaim_trap_handler();
+
+// Addresses of the assembly entry points.
+uintptr_t callops_trampoline();
+// Whether `pc` lies in sled's trampolines or near stubs (for the trap
+// handler); core announces each stub page it maps (never unmapped).
+bool is_sled_text(uintptr_t pc);
+void add_sled_text(uintptr_t lo, uintptr_t hi);
+
+}  // namespace sled::arch

@@ -1,0 +1,202 @@
+// x86_64 live text patching: the kernel's text_poke_bp protocol in user
+// space. For a batch: int3 on byte 0 of every site, sync; bytes 1..4, sync;
+// byte 0, sync. "sync" is membarrier(PRIVATE_EXPEDITED_SYNC_CORE): every
+// thread of the process serialises its instruction stream before it returns,
+// so none can run a torn instruction. A thread that meets one of our int3s
+// gets SIGTRAP; the handler resumes it past the site (as if the site were a
+// NOP) or, when the int3 is already gone, at the site (the final bytes).
+// This file owns the trap handler and the writes; it decides nothing.
+#include <linux/membarrier.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "arch/arch.h"
+
+extern "C" void sled_callops_trampoline();
+extern "C" char sled_trampolines_begin[];
+extern "C" char sled_trampolines_end[];
+
+namespace sled::arch {
+namespace {
+
+constexpr uint8_t kInt3 = 0xcc;
+
+int membarrier(int cmd) { return static_cast<int>(syscall(__NR_membarrier, cmd, 0, 0)); }
+
+// The batch being written, for the trap handler: a sorted array of patch
+// addresses. Published with release before the first int3 goes in, so a
+// handler that observes an int3 of this batch (acquire) sees the array.
+// The array is never freed while published; old arrays are kept (below).
+struct Batch {
+  const uintptr_t *addrs;
+  size_t count;
+};
+std::atomic<const Batch *> g_batch{nullptr};
+// Storage that outlives every batch: a late handler (a thread that trapped
+// and was preempted before its handler ran) may still read the last batch.
+// The vectors only grow; the handler reads through g_batch's snapshot.
+Batch g_batch_slots[2];
+std::vector<uintptr_t> g_batch_storage[2];
+unsigned g_batch_flip;
+
+struct sigaction g_prev_action;
+std::atomic<bool> g_handler_installed{false};
+
+bool batch_contains(const Batch *b, uintptr_t addr) {
+  if (!b) return false;
+  return std::binary_search(b->addrs, b->addrs + b->count, addr);
+}
+
+// A site instruction as sled leaves it: the canonical 5-byte NOP, or a call
+// into sled's text or one of its near stubs.
+bool is_final_site_insn(uintptr_t addr) {
+  const auto *p = reinterpret_cast<const uint8_t *>(addr);
+  if (p[0] == 0x0f && p[1] == 0x1f && p[2] == 0x44 && p[3] == 0x00) return true;
+  if (p[0] != 0xe8) return false;
+  int32_t rel;
+  std::memcpy(&rel, p + 1, sizeof rel);
+  return is_sled_text(addr + kInsnSize + static_cast<int64_t>(rel));
+}
+
+void chain_to_previous(int sig, siginfo_t *info, void *uc) {
+  const struct sigaction &prev = g_prev_action;
+  if (prev.sa_flags & SA_SIGINFO) {
+    if (prev.sa_sigaction) prev.sa_sigaction(sig, info, uc);
+    return;
+  }
+  if (prev.sa_handler == SIG_IGN) return;
+  if (prev.sa_handler == SIG_DFL) {
+    // Not ours: let the default action (core dump) happen, as without sled.
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  prev.sa_handler(sig);
+}
+
+void on_sigtrap(int sig, siginfo_t *info, void *ucv) {
+  auto *uc = static_cast<ucontext_t *>(ucv);
+  greg_t &rip = uc->uc_mcontext.gregs[REG_RIP];
+  if (info->si_code == SI_KERNEL) {  // an int3 instruction
+    uintptr_t site = static_cast<uintptr_t>(rip) - 1;
+    const auto *byte = reinterpret_cast<const volatile uint8_t *>(site);
+    const Batch *b = g_batch.load(std::memory_order_acquire);
+    if (batch_contains(b, site) && *byte == kInt3) {
+      rip = static_cast<greg_t>(site + kInsnSize);  // skip: the call did not happen
+      return;
+    }
+    if (*byte != kInt3 && is_final_site_insn(site)) {
+      rip = static_cast<greg_t>(site);  // our int3 is gone: run what replaced it
+      return;
+    }
+  }
+  chain_to_previous(sig, info, ucv);
+}
+
+void install_handler() {
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_sigtrap;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  struct sigaction prev;
+  if (sigaction(SIGTRAP, &sa, &prev) == 0) {
+    if (prev.sa_sigaction != on_sigtrap || !(prev.sa_flags & SA_SIGINFO)) g_prev_action = prev;
+    g_handler_installed.store(true, std::memory_order_relaxed);
+  }
+}
+
+int sync_core() {
+  return membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) == 0 ? 0 : -errno;
+}
+
+void store_byte(uintptr_t addr, uint8_t v) {
+  __atomic_store_n(reinterpret_cast<uint8_t *>(addr), v, __ATOMIC_RELAXED);
+}
+
+}  // namespace
+
+int live_patching_init() {
+  static int result = [] {
+    if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE) != 0) return -errno;
+    install_handler();
+    return 0;
+  }();
+  return result;
+}
+
+void reclaim_trap_handler() {
+  struct sigaction cur;
+  if (sigaction(SIGTRAP, nullptr, &cur) != 0) return;
+  if (cur.sa_sigaction != on_sigtrap || !(cur.sa_flags & SA_SIGINFO)) install_handler();
+}
+
+int poke_live(std::span<const CodeWrite> writes) {
+  if (writes.empty()) return 0;
+  unsigned slot = g_batch_flip ^= 1;
+  std::vector<uintptr_t> &addrs = g_batch_storage[slot];
+  if (g_batch.load(std::memory_order_relaxed) == &g_batch_slots[slot]) g_batch.store(nullptr);
+  addrs.clear();
+  for (const CodeWrite &w : writes) addrs.push_back(w.addr);
+  std::sort(addrs.begin(), addrs.end());
+  g_batch_slots[slot] = Batch{addrs.data(), addrs.size()};
+  // Release: a handler that acquires g_batch sees the addresses.
+  g_batch.store(&g_batch_slots[slot], std::memory_order_release);
+
+  for (const CodeWrite &w : writes) store_byte(w.addr, kInt3);
+  if (int err = sync_core()) {
+    // Only the int3s went in: put the old first bytes back and give up.
+    for (const CodeWrite &w : writes) store_byte(w.addr, w.old[0]);
+    return err;
+  }
+  for (const CodeWrite &w : writes)
+    for (size_t i = 1; i < kInsnSize; i++) store_byte(w.addr + i, w.new_[i]);
+  sync_core();
+  for (const CodeWrite &w : writes) store_byte(w.addr, w.new_[0]);
+  sync_core();
+  return 0;
+}
+
+void poke_quiet(uintptr_t addr, const uint8_t *bytes, size_t len) {
+  std::memcpy(reinterpret_cast<void *>(addr), bytes, len);
+}
+
+namespace {
+// Code ranges of sled's own (trampolines, near stubs), for the trap handler:
+// append-only, each slot written before the count that publishes it.
+constexpr size_t kMaxTextRanges = 1024;
+struct TextRange {
+  uintptr_t lo, hi;
+};
+TextRange g_text_ranges[kMaxTextRanges];
+std::atomic<size_t> g_text_range_count{0};
+}  // namespace
+
+void add_sled_text(uintptr_t lo, uintptr_t hi) {
+  size_t n = g_text_range_count.load(std::memory_order_relaxed);
+  if (n == kMaxTextRanges) return;
+  g_text_ranges[n] = TextRange{lo, hi};
+  g_text_range_count.store(n + 1, std::memory_order_release);  // publishes the slot
+}
+
+bool is_sled_text(uintptr_t pc) {
+  if (pc >= reinterpret_cast<uintptr_t>(sled_trampolines_begin) &&
+      pc < reinterpret_cast<uintptr_t>(sled_trampolines_end))
+    return true;
+  size_t n = g_text_range_count.load(std::memory_order_acquire);
+  for (size_t i = 0; i < n; i++)
+    if (pc >= g_text_ranges[i].lo && pc < g_text_ranges[i].hi) return true;
+  return false;
+}
+
+uintptr_t callops_trampoline() { return reinterpret_cast<uintptr_t>(&sled_callops_trampoline); }
+
+}  // namespace sled::arch

@@ -1,0 +1,253 @@
+// The public C API: argument checks, locking, and the calls into the
+// registry, matcher and update plan. Never throws, never aborts.
+#include <cerrno>
+#include <cstring>
+
+#include "arch/arch.h"
+#include "arch/frame.h"
+#include "core/error.h"
+#include "core/lifecycle.h"
+#include "core/matcher.h"
+#include "core/registry.h"
+#include "core/thread_state.h"
+#include "core/update.h"
+#include "sled/sled.h"
+
+namespace sled {
+namespace {
+
+const char *refusal_text(int refusal) {
+  switch (refusal) {
+    case SLED_SITE_BAD_BYTES: return "entry bytes are not a NOP form";
+    case SLED_SITE_BAD_LITERAL: return "the 8 bytes before the entry are not NOPs";
+    case SLED_SITE_MISALIGNED: return "literal not 8-byte aligned";
+    case SLED_SITE_UNSAFE_NOPS: return "GCC 1-byte NOPs found while threads ran";
+    case SLED_SITE_OUT_OF_SEGMENT: return "not in executable text";
+    case SLED_SITE_NO_STUB: return "no near stub within reach";
+    default: return "ok";
+  }
+}
+
+void fill_info(const Module &m, const Site &s, sled_site_info *out) {
+  std::memset(out, 0, sizeof *out);
+  out->ip = s.entry;
+  out->name = m.name_of(s);
+  out->module = m.base_name.c_str();
+  out->refusal = s.refusal;
+  out->nr_ops = s.nr_ops;
+  out->enabled = (s.flags & kSiteCallApplied) != 0;
+  out->literal = s.applied_literal;
+  out->dispatch = !out->enabled || s.nr_ops == 0 ? SLED_DISPATCH_NONE
+                  : s.nr_ops == 1                ? SLED_DISPATCH_DIRECT
+                                                 : SLED_DISPATCH_LIST;
+  if (s.refusal != SLED_SITE_OUT_OF_SEGMENT)
+    std::memcpy(out->bytes, reinterpret_cast<const void *>(s.entry - arch::kLiteralSize),
+                sizeof out->bytes);
+}
+
+// Common prologue of calls that may change state: not from a callback,
+// initialised, module list fresh.
+int enter(Registry &r) {
+  if (int err = ensure_initialized(r)) {
+    set_last_error("sled could not start: %s", sled_strerror(err));
+    return err;
+  }
+  refresh_modules(r, false, false);
+  return 0;
+}
+
+// Every pattern must name some function; a positive one a traceable one.
+int check_patterns(Registry &r, const std::vector<Pattern> &patterns) {
+  std::vector<Module *> mods = all_modules(r);
+  for (const Pattern &p : patterns) {
+    SiteSet hits = match_pattern(mods, p);
+    const char *text = p.name.c_str();
+    if (hits.empty()) {
+      set_last_error("pattern '%s%s%s%s' matches no function", p.negate ? "!" : "", text,
+                     p.module.empty() ? "" : "@", p.module.c_str());
+      return -ENOENT;
+    }
+    if (p.negate) continue;
+    bool any_ok = false;
+    for (Site *s : hits) any_ok |= s->refusal == SLED_SITE_OK;
+    if (any_ok) continue;
+    Module *m = r.module_of(hits[0]->entry);
+    sled_site_info info;
+    fill_info(*m, *hits[0], &info);
+    char bytes[64];
+    set_last_error("%s (%s) at %#lx cannot be traced: %s; bytes at entry-8: [%s]", info.name,
+                   info.module, static_cast<unsigned long>(info.ip), refusal_text(info.refusal),
+                   format_bytes(info.bytes, sizeof info.bytes, bytes, sizeof bytes));
+    return -ENOEXEC;
+  }
+  return 0;
+}
+
+int set_patterns(sled_ops *ops, const char *text, int reset, bool notrace) {
+  if (!ops) return -EINVAL;
+  if (in_sled_callback()) return -EDEADLK;
+  std::vector<Pattern> parsed;
+  if (int err = parse_patterns(text ? text : "", &parsed)) return err;
+  Registry &r = registry();
+  RegistryLock lock;
+  if (int err = enter(r)) return err;
+  if (int err = check_patterns(r, parsed)) return err;
+  OpsState *st = r.find_or_create_ops(ops);
+  PatternSet &set = notrace ? st->notrace : st->filter;
+  PatternSet old = set;
+  if (reset) set.patterns.clear();
+  set.patterns.insert(set.patterns.end(), parsed.begin(), parsed.end());
+  if (!st->registered) return 0;
+  int err = retrace_ops(r, *st, traced_sites(all_modules(r), *st));
+  if (err) set = std::move(old);
+  return err;
+}
+
+void forget_ops(Registry &r, OpsState *st) {
+  std::erase_if(r.ops, [&](const std::unique_ptr<OpsState> &p) { return p.get() == st; });
+}
+
+}  // namespace
+}  // namespace sled
+
+using namespace sled;
+
+extern "C" {
+
+int sled_register_ops(sled_ops *ops) {
+  if (!ops || !ops->func) return -EINVAL;
+  if (in_sled_callback()) return -EDEADLK;
+  Registry &r = registry();
+  RegistryLock lock;
+  if (int err = enter(r)) return err;
+  OpsState *st = r.find_ops(ops);
+  if (st && st->registered) {
+    set_last_error("ops %p is already registered", static_cast<void *>(ops));
+    return -EEXIST;
+  }
+  if (r.killed) {
+    set_last_error("sled stopped patching after an earlier anomaly");
+    return -ENOTRECOVERABLE;
+  }
+  bool fresh = !st;
+  if (!st) st = r.find_or_create_ops(ops);
+  st->registered = true;
+  int err = retrace_ops(r, *st, traced_sites(all_modules(r), *st));
+  if (err) {
+    st->registered = false;
+    if (fresh) forget_ops(r, st);
+  }
+  return err;
+}
+
+int sled_unregister_ops(sled_ops *ops) {
+  if (!ops) return -EINVAL;
+  if (in_sled_callback()) return -EDEADLK;
+  Registry &r = registry();
+  RegistryLock lock;
+  if (int err = enter(r)) return err;
+  OpsState *st = r.find_ops(ops);
+  if (!st || !st->registered) {
+    if (st) forget_ops(r, st);
+    set_last_error("ops %p is not registered", static_cast<void *>(ops));
+    return -ENOENT;
+  }
+  if (int err = retrace_ops(r, *st, {})) return err;
+  forget_ops(r, st);
+  return 0;
+}
+
+int sled_set_filter(sled_ops *ops, const char *patterns, int reset) {
+  return set_patterns(ops, patterns, reset, false);
+}
+
+int sled_set_notrace(sled_ops *ops, const char *patterns, int reset) {
+  return set_patterns(ops, patterns, reset, true);
+}
+
+int sled_set_strategy(const char *name) {
+  if (!name) return -EINVAL;
+  if (strcmp(name, "callops") == 0) return 0;
+  if (strcmp(name, "list") == 0 || strcmp(name, "dyntramp") == 0) {
+    set_last_error("strategy '%s' is not available in this version", name);
+    return -EOPNOTSUPP;
+  }
+  set_last_error("unknown strategy '%s' (callops, list, dyntramp)", name);
+  return -EINVAL;
+}
+
+const char *sled_get_strategy(void) { return "callops"; }
+
+uintptr_t sled_regs_arg(const sled_regs *regs, unsigned n) {
+  if (!regs) return 0;
+  if (n < 6) return regs->gpr[n];
+  return *reinterpret_cast<const uintptr_t *>(regs->sp + 8 * (n - 5));
+}
+uintptr_t sled_regs_return_address(const sled_regs *regs) { return regs ? regs->parent_ip : 0; }
+uintptr_t sled_regs_stack_pointer(const sled_regs *regs) { return regs ? regs->sp : 0; }
+uintptr_t sled_regs_ip(const sled_regs *regs) { return regs ? regs->ip : 0; }
+int sled_regs_set_ip(sled_regs *regs, uintptr_t new_ip) {
+  if (!regs || !new_ip) return -EINVAL;
+  regs->redirect = new_ip;
+  return 0;
+}
+
+size_t sled_site_count(void) {
+  Registry &r = registry();
+  RegistryLock lock;
+  if (enter(r)) return 0;
+  size_t n = 0;
+  for (auto &m : r.modules) n += m->sites.size();
+  return n;
+}
+
+int sled_for_each_site(int (*fn)(const sled_site_info *, void *), void *arg) {
+  if (!fn) return -EINVAL;
+  Registry &r = registry();
+  RegistryLock lock;
+  if (int err = enter(r)) return err;
+  sled_site_info info;
+  for (auto &m : r.modules)
+    for (Site &s : m->sites) {
+      fill_info(*m, s, &info);
+      if (int rc = fn(&info, arg)) return rc;
+    }
+  return 0;
+}
+
+int sled_site_lookup(uintptr_t ip, sled_site_info *out) {
+  if (!out) return -EINVAL;
+  Registry &r = registry();
+  RegistryLock lock;
+  if (int err = enter(r)) return err;
+  Module *m = nullptr;
+  Site *s = r.site_at(ip, &m);
+  if (!s) {
+    set_last_error("no site at %#lx", static_cast<unsigned long>(ip));
+    return -ENOENT;
+  }
+  fill_info(*m, *s, out);
+  return 0;
+}
+
+int sled_get_stats(sled_stats *out) {
+  if (!out) return -EINVAL;
+  Registry &r = registry();
+  RegistryLock lock;
+  int err = enter(r);
+  *out = r.stats;
+  out->modules = r.modules.size();
+  for (auto &m : r.modules)
+    for (Site &s : m->sites) {
+      out->sites_found++;
+      if (s.refusal != SLED_SITE_OK) {
+        out->sites_refused++;
+        out->refused_by_reason[s.refusal]++;
+      }
+      if (s.flags & kSiteCallApplied) out->sites_enabled++;
+    }
+  out->killed = r.killed;
+  return err;
+}
+
+}  // extern "C"

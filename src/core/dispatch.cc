@@ -1,0 +1,79 @@
+// Hot path. Called by the trampoline with the address of the site's literal.
+//
+// Grace-period protocol, reader side (writer side: grace.cc):
+//   nest = nest + 1      (store; only this thread writes it)
+//   ops  = *literal      (load)
+//   ... call ops->func ...
+//   gen  = gen + 1       (outermost exit only)
+//   nest = nest - 1      (release store)
+// The writer stores literals, runs membarrier(PRIVATE_EXPEDITED) and then
+// reads every nest. membarrier puts a full barrier on every running thread
+// between the writer's literal stores and its nest loads, so either the
+// writer sees nest > 0 (and waits for the section to end), or this thread's
+// literal load comes after the barrier and sees the new literal. That is why
+// relaxed stores and a compiler barrier suffice here: the hot path has no
+// fence. The release on the final store orders every read of the ops before
+// the writer may free it. Under TSan (which cannot see membarrier) the
+// accesses are seq_cst, the classic Dekker pairing.
+//
+// A thread that executed the call but not yet the first store is not seen
+// by the writer: it then reads the literal after the writer's change, which
+// always names a live ops (never a freed one): a disabled site's literal
+// names the nop ops.
+#include "core/dispatch.h"
+
+#include <atomic>
+
+#include "arch/arch.h"
+#include "arch/frame.h"
+#include "core/registry.h"
+#include "core/thread_state.h"
+
+namespace sled {
+namespace {
+#ifdef SLED_TSAN
+constexpr std::memory_order kEnterOrder = std::memory_order_seq_cst;
+#else
+constexpr std::memory_order kEnterOrder = std::memory_order_relaxed;
+#endif
+
+inline bool may_call(const sled_ops *ops, uint32_t depth) {
+  return depth == 0 || (ops->flags & SLED_OPS_FL_RECURSION_SAFE);
+}
+}  // namespace
+
+void list_ops_func(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops, sled_regs *regs) {
+  auto *list = static_cast<ListOps *>(ops->private_data);
+  // The list itself runs at the caller's depth + 1.
+  uint32_t depth = t_thread_record->nest.load(std::memory_order_relaxed) - 1;
+  for (uint32_t i = 0; i < list->count; i++) {
+    sled_ops *member = list->members[i];
+    if (may_call(member, depth)) member->func(ip, parent_ip, member, regs);
+  }
+}
+
+}  // namespace sled
+
+using sled::ThreadRecord;
+
+extern "C" __attribute__((visibility("hidden"))) void sled_dispatch(uintptr_t literal,
+                                                                    uintptr_t parent_ip,
+                                                                    sled_regs *regs) {
+  ThreadRecord *t = sled::t_thread_record;
+  if (__builtin_expect(!t, 0)) {
+    t = sled::thread_record_claim();
+    if (!t) return;  // no memory for a record: skip the callback, never crash
+  }
+  uint32_t depth = t->nest.load(std::memory_order_relaxed);
+  t->nest.store(depth + 1, sled::kEnterOrder);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  auto *ops = reinterpret_cast<std::atomic<sled_ops *> *>(literal)->load(
+      sled::kEnterOrder == std::memory_order_relaxed ? std::memory_order_acquire : sled::kEnterOrder);
+  regs->ip = literal + sled::arch::kLiteralSize;
+  regs->parent_ip = parent_ip;
+  regs->sp = reinterpret_cast<uintptr_t>(regs) + sizeof(sled_regs) + 8;
+  regs->redirect = 0;
+  if (sled::may_call(ops, depth)) ops->func(literal + sled::arch::kLiteralSize, parent_ip, ops, regs);
+  if (depth == 0) t->gen.store(t->gen.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  t->nest.store(depth, std::memory_order_release);
+}

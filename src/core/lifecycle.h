@@ -1,0 +1,14 @@
+// Start-up and module tracking: the first scan, and the rescans after
+// dlopen/dlclose (or whenever the loader's counters say the set changed).
+// Every function here expects the registry lock held.
+#pragma once
+#include "core/registry.h"
+
+namespace sled {
+// 0 or the init error (kept: init is attempted once).
+int ensure_initialized(Registry &r);
+// Brings the module list up to date if the loader's counters moved, or
+// unconditionally with `force`. `just_loaded`: new modules come from a
+// dlopen that just returned (their GCC NOPs may be normalised).
+void refresh_modules(Registry &r, bool force, bool just_loaded);
+}  // namespace sled

@@ -1,0 +1,63 @@
+// Sites and the modules that hold them. A Site is one patchable function
+// entry with its desired state (which ops trace it) and its applied state
+// (what its bytes are now). 32 bytes each; names live in the module's pool.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "sled/sled.h"
+
+namespace sled {
+
+enum SiteFlags : uint8_t {
+  kSiteLandingPad = 1 << 0,   // endbr64 / bti c before the patch slot
+  kSiteCallApplied = 1 << 1,  // the call instruction is in place
+};
+
+struct Site {
+  uintptr_t entry;                 // function entry; literal at entry - 8
+  const sled_ops *applied_literal; // what the literal holds (null: compiled NOPs)
+  const sled_ops *ops_ref;         // desired: the one ops, or a ListOps when nr_ops > 1
+  uint32_t name;                   // offset into Module::names
+  uint16_t nr_ops;                 // ops tracing it (desired)
+  uint8_t refusal;                 // enum sled_refusal
+  uint8_t flags;                   // SiteFlags
+};
+static_assert(sizeof(Site) == 32, "metadata budget: 32 bytes per site");
+
+struct TextSegment {
+  uintptr_t lo, hi;  // page-aligned
+  int prot;          // PROT_* as loaded
+};
+
+struct Module {
+  std::string path;
+  std::string base_name;         // basename of path, what @module matches
+  uintptr_t bias = 0;            // dlpi_addr
+  const void *phdr_key = nullptr;// dlpi_phdr: identifies this load of the module
+  std::vector<TextSegment> text;
+  std::vector<Site> sites;       // sorted by entry
+  std::string names;             // NUL-separated symbol names
+  uintptr_t call_target = 0;     // trampoline, or a near stub slot
+
+  // Lazily built for pattern matching.
+  bool demangled_ready = false;
+  std::vector<uint32_t> demangled;  // offsets into demangled_pool, ~0u: not C++
+  std::string demangled_pool;
+  bool index_ready = false;
+  std::unordered_multimap<std::string_view, uint32_t> name_index;
+
+  const char *name_of(const Site &s) const { return names.data() + s.name; }
+  uintptr_t patch_of(const Site &s) const;
+  const TextSegment *segment_of(uintptr_t addr) const;
+  Site *find(uintptr_t entry);
+  void ensure_demangled();
+  void ensure_index();
+  std::string_view demangled_of(size_t i) const;  // empty when not C++
+};
+
+}  // namespace sled

@@ -1,0 +1,192 @@
+// Module discovery and site validation. GCC emits five 1-byte NOPs at the
+// entry; a thread may be stopped between two of them, so they are rewritten
+// to one 5-byte NOP only while no thread can be executing them: at sled's
+// start-up when the process has a single thread, and for a module that
+// dlopen has just loaded. Elsewhere such sites are refused (UNSAFE_NOPS).
+#include "core/module_scan.h"
+
+#include <dirent.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "arch/arch.h"
+#include "core/elf_reader.h"
+#include "core/near_stub.h"
+#include "core/patch_session.h"
+
+namespace sled {
+namespace {
+
+std::string basename_of(const std::string &path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string main_program_path() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "main";
+  buf[n] = '\0';
+  return buf;
+}
+
+int collect(struct dl_phdr_info *info, size_t, void *arg) {
+  auto *out = static_cast<std::vector<LoadedObject> *>(arg);
+  LoadedObject obj;
+  bool is_main = !info->dlpi_name || !info->dlpi_name[0];
+  if (!is_main && info->dlpi_name[0] != '/' && strchr(info->dlpi_name, '/') == nullptr)
+    return 0;  // the vDSO and other objects without a file
+  obj.path = is_main ? std::string("/proc/self/exe") : std::string(info->dlpi_name);
+  obj.bias = info->dlpi_addr;
+  obj.phdr_key = info->dlpi_phdr;
+  long page = sysconf(_SC_PAGESIZE);
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD) continue;
+    TextSegment seg;
+    seg.lo = (info->dlpi_addr + ph.p_vaddr) & ~uintptr_t(page - 1);
+    seg.hi = (info->dlpi_addr + ph.p_vaddr + ph.p_memsz + page - 1) & ~uintptr_t(page - 1);
+    seg.prot = ((ph.p_flags & PF_R) ? PROT_READ : 0) | ((ph.p_flags & PF_W) ? PROT_WRITE : 0) |
+               ((ph.p_flags & PF_X) ? PROT_EXEC : 0);
+    obj.readable.push_back(seg);
+    if (ph.p_flags & PF_X) obj.text.push_back(seg);
+  }
+  out->push_back(std::move(obj));
+  return 0;
+}
+
+bool inside(const std::vector<TextSegment> &segs, uintptr_t lo, uintptr_t hi) {
+  for (const TextSegment &s : segs)
+    if (lo >= s.lo && hi <= s.hi) return true;
+  return false;
+}
+
+// The name of the function whose symbol value is `entry`, or "" if none.
+const char *symbol_at(const ElfFacts &elf, uintptr_t bias, uintptr_t entry) {
+  uint64_t value = elf.shared ? entry - bias : entry;
+  auto it = std::lower_bound(elf.functions.begin(), elf.functions.end(), value,
+                             [](const ElfFunctionSymbol &f, uint64_t v) { return f.value < v; });
+  if (it == elf.functions.end() || it->value != value) return "";
+  return elf.names.data() + it->name;
+}
+
+}  // namespace
+
+bool process_is_single_threaded() {
+  DIR *d = opendir("/proc/self/task");
+  if (!d) return false;
+  int n = 0;
+  while (struct dirent *e = readdir(d))
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n == 1;
+}
+
+std::vector<LoadedObject> list_loaded_objects(unsigned long long *adds, unsigned long long *subs) {
+  std::vector<LoadedObject> out;
+  dl_iterate_phdr(collect, &out);
+  dl_iterate_phdr(
+      [](struct dl_phdr_info *info, size_t size, void *arg) {
+        auto *counters = static_cast<unsigned long long **>(arg);
+        if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+          *counters[0] = info->dlpi_adds;
+          *counters[1] = info->dlpi_subs;
+        }
+        return 1;
+      },
+      std::array<unsigned long long *, 2>{adds, subs}.data());
+  for (LoadedObject &o : out)
+    o.base_name = basename_of(o.path == "/proc/self/exe" ? main_program_path() : o.path);
+  return out;
+}
+
+std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize, sled_stats *stats) {
+  ElfFacts elf;
+  if (read_elf_facts(obj.path.c_str(), &elf) != 0 || elf.patch_sections.empty()) return nullptr;
+
+  auto m = std::make_unique<Module>();
+  m->path = obj.path == "/proc/self/exe" ? main_program_path() : obj.path;
+  m->base_name = obj.base_name;
+  m->bias = obj.bias;
+  m->phdr_key = obj.phdr_key;
+  m->text = obj.text;
+
+  // The section's contents in memory are already relocated (PIE, DSOs).
+  std::vector<uintptr_t> literals;
+  for (auto [addr, size] : elf.patch_sections) {
+    uintptr_t lo = (elf.shared ? obj.bias : 0) + addr;
+    if (!inside(obj.readable, lo, lo + size)) continue;
+    const auto *p = reinterpret_cast<const uintptr_t *>(lo);
+    literals.insert(literals.end(), p, p + size / sizeof(uintptr_t));
+  }
+  std::sort(literals.begin(), literals.end());
+  literals.erase(std::unique(literals.begin(), literals.end()), literals.end());
+
+  std::vector<uintptr_t> to_normalize;
+  for (uintptr_t literal : literals) {
+    if (literal == 0) continue;  // discarded (garbage-collected) function
+    Site s{};
+    s.entry = literal + arch::kLiteralSize;
+    if (!inside(obj.text, literal, literal + arch::kSiteWindow)) {
+      s.refusal = SLED_SITE_OUT_OF_SEGMENT;
+    } else {
+      arch::SiteShape shape =
+          arch::classify_site(literal, reinterpret_cast<const uint8_t *>(literal));
+      s.entry = shape.entry;
+      s.refusal = static_cast<uint8_t>(shape.refusal);
+      if (shape.landing_pad) s.flags |= kSiteLandingPad;
+      if (shape.refusal == SLED_SITE_OK && shape.needs_normalize) {
+        if (may_normalize)
+          to_normalize.push_back(shape.patch);
+        else
+          s.refusal = SLED_SITE_UNSAFE_NOPS;
+      }
+    }
+    const char *name = symbol_at(elf, obj.bias, s.entry);
+    s.name = static_cast<uint32_t>(m->names.size());
+    if (*name) {
+      m->names.append(name);
+    } else {
+      char anon[64];
+      snprintf(anon, sizeof anon, "%s+%#lx", obj.base_name.c_str(),
+               static_cast<unsigned long>(s.entry - obj.bias));
+      m->names.append(anon);
+    }
+    m->names.push_back('\0');
+    m->sites.push_back(s);
+  }
+  if (m->sites.empty()) return nullptr;
+
+  if (!to_normalize.empty()) {
+    PatchSession session;
+    for (uintptr_t patch : to_normalize) {
+      const TextSegment *seg = m->segment_of(patch);
+      session.add(patch, arch::kInsnSize, seg->prot);
+    }
+    if (session.open() == 0) {
+      uint8_t nop[arch::kInsnSize];
+      arch::encode_nop(nop);
+      for (uintptr_t patch : to_normalize) arch::poke_quiet(patch, nop, sizeof nop);
+      session.close();
+      stats->sites_normalized += to_normalize.size();
+    } else {
+      for (Site &s : m->sites)
+        if (std::binary_search(to_normalize.begin(), to_normalize.end(), m->patch_of(s)))
+          s.refusal = SLED_SITE_UNSAFE_NOPS;
+    }
+  }
+
+  uintptr_t lo = m->sites.front().entry, hi = m->sites.back().entry + arch::kInsnSize + 4;
+  m->call_target = near_call_target(lo, hi, arch::callops_trampoline());
+  if (!m->call_target)
+    for (Site &s : m->sites)
+      if (s.refusal == SLED_SITE_OK) s.refusal = SLED_SITE_NO_STUB;
+  return m;
+}
+
+}  // namespace sled

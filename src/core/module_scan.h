@@ -1,0 +1,32 @@
+// Finding modules and their sites: dl_iterate_phdr for what is loaded, the
+// file on disk (libelf) for where __patchable_function_entries is and what
+// each function is called, memory for the sites' bytes. Decides refusals;
+// the only text it writes is the one-time rewrite of GCC's 5 x 0x90.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/module.h"
+
+namespace sled {
+
+struct LoadedObject {
+  std::string path;       // file to read ("" for the main program: /proc/self/exe)
+  std::string base_name;
+  uintptr_t bias = 0;
+  const void *phdr_key = nullptr;
+  std::vector<TextSegment> text;      // executable PT_LOADs
+  std::vector<TextSegment> readable;  // every PT_LOAD
+};
+
+std::vector<LoadedObject> list_loaded_objects(unsigned long long *adds, unsigned long long *subs);
+
+// Reads the object's sites. Returns null when it has none. `may_normalize`:
+// no thread can be executing the object's code (see module_scan.cc).
+std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize, sled_stats *stats);
+
+// True when the calling thread is the only one in the process.
+bool process_is_single_threaded();
+
+}  // namespace sled

@@ -1,0 +1,141 @@
+// Registry bookkeeping: lookups of modules, sites and ops; list/nop ops.
+#include "core/registry.h"
+
+#include <cxxabi.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "arch/arch.h"
+#include "core/dispatch.h"
+#include "core/patterns.h"
+
+namespace sled {
+
+namespace {
+constexpr uint32_t kListOpsMagic = 0x4c495354;  // "LIST"
+void nop_func(uintptr_t, uintptr_t, sled_ops *, sled_regs *) {}
+}  // namespace
+
+sled_ops g_nop_ops = {nop_func, nullptr, SLED_OPS_FL_RECURSION_SAFE, 0, {}};
+
+ListOps *list_ops_create(const std::vector<sled_ops *> &members) {
+  size_t bytes = sizeof(ListOps) + members.size() * sizeof(sled_ops *);
+  auto *l = static_cast<ListOps *>(calloc(1, bytes));
+  if (!l) return nullptr;
+  l->base.func = list_ops_func;
+  l->base.private_data = l;
+  // The list calls each member under the member's own recursion rule.
+  l->base.flags = SLED_OPS_FL_RECURSION_SAFE;
+  l->base.internal_flags_ = kListOpsMagic;
+  l->count = static_cast<uint32_t>(members.size());
+  std::copy(members.begin(), members.end(), l->members);
+  return l;
+}
+
+bool is_list_ops(const sled_ops *ops) {
+  return ops && ops->func == list_ops_func && ops->internal_flags_ == kListOpsMagic;
+}
+
+bool PatternSet::has_positive() const {
+  return std::any_of(patterns.begin(), patterns.end(), [](const Pattern &p) { return !p.negate; });
+}
+
+uintptr_t Module::patch_of(const Site &s) const {
+  return s.entry + ((s.flags & kSiteLandingPad) ? 4 : 0);
+}
+
+const TextSegment *Module::segment_of(uintptr_t addr) const {
+  for (const TextSegment &t : text)
+    if (addr >= t.lo && addr < t.hi) return &t;
+  return nullptr;
+}
+
+Site *Module::find(uintptr_t entry) {
+  auto it = std::lower_bound(sites.begin(), sites.end(), entry,
+                             [](const Site &s, uintptr_t e) { return s.entry < e; });
+  return it != sites.end() && it->entry == entry ? &*it : nullptr;
+}
+
+void Module::ensure_demangled() {
+  if (demangled_ready) return;
+  demangled.assign(sites.size(), ~0u);
+  char *buf = nullptr;
+  size_t len = 0;
+  for (size_t i = 0; i < sites.size(); i++) {
+    const char *mangled = name_of(sites[i]);
+    if (strncmp(mangled, "_Z", 2) != 0) continue;
+    int status = 0;
+    char *out = abi::__cxa_demangle(mangled, buf, &len, &status);
+    if (status != 0 || !out) continue;
+    buf = out;
+    demangled[i] = static_cast<uint32_t>(demangled_pool.size());
+    demangled_pool.append(out).push_back('\0');
+  }
+  free(buf);
+  demangled_ready = true;
+}
+
+std::string_view Module::demangled_of(size_t i) const {
+  if (!demangled_ready || demangled[i] == ~0u) return {};
+  return demangled_pool.data() + demangled[i];
+}
+
+void Module::ensure_index() {
+  if (index_ready) return;
+  ensure_demangled();
+  name_index.reserve(sites.size() * 2);
+  for (size_t i = 0; i < sites.size(); i++) {
+    auto idx = static_cast<uint32_t>(i);
+    name_index.emplace(std::string_view(name_of(sites[i])), idx);
+    std::string_view d = demangled_of(i);
+    if (d.empty()) continue;
+    name_index.emplace(d, idx);
+    std::string_view bare = bare_function_name(d);
+    if (bare != d) name_index.emplace(bare, idx);
+  }
+  index_ready = true;
+}
+
+OpsState *Registry::find_ops(const sled_ops *o) {
+  for (auto &s : ops)
+    if (s->ops == o) return s.get();
+  return nullptr;
+}
+
+OpsState *Registry::find_or_create_ops(sled_ops *o) {
+  if (OpsState *s = find_ops(o)) return s;
+  auto s = std::make_unique<OpsState>();
+  s->ops = o;
+  ops.push_back(std::move(s));
+  return ops.back().get();
+}
+
+Module *Registry::module_of(uintptr_t addr) {
+  for (auto &m : modules)
+    if (m->segment_of(addr)) return m.get();
+  return nullptr;
+}
+
+Site *Registry::site_at(uintptr_t entry, Module **module_out) {
+  Module *m = module_of(entry);
+  Site *s = m ? m->find(entry) : nullptr;
+  if (module_out) *module_out = s ? m : nullptr;
+  return s;
+}
+
+Registry &registry() {
+  static Registry *r = [] {
+    auto *reg = new Registry();  // never destroyed: atexit order must not matter
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&reg->lock, &attr);
+    pthread_mutexattr_destroy(&attr);
+    return reg;
+  }();
+  return *r;
+}
+
+}  // namespace sled

@@ -1,0 +1,69 @@
+// sled's global state: modules with their sites, ops with their filters,
+// statistics, the kill switch, and the lock that serialises every change.
+// Nothing here touches text; update.cc turns decisions into patches.
+#pragma once
+#include <pthread.h>
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "core/module.h"
+#include "core/patterns.h"
+#include "sled/sled.h"
+
+namespace sled {
+
+// A filter or notrace set: the pattern sequence since the last reset, kept
+// so that modules loaded later get the same decision.
+struct PatternSet {
+  std::vector<Pattern> patterns;
+  bool has_positive() const;
+};
+
+struct OpsState {
+  sled_ops *ops = nullptr;
+  PatternSet filter, notrace;
+  bool registered = false;
+  std::vector<Site *> traced;  // sorted: sites whose accounting includes this ops
+};
+
+// The ops several ops share at one site: its literal names this object,
+// whose callback calls each member. Immutable once published; replaced (and
+// freed after a grace period) when the set changes.
+struct ListOps {
+  sled_ops base;
+  uint32_t count;
+  sled_ops *members[];
+};
+ListOps *list_ops_create(const std::vector<sled_ops *> &members);
+bool is_list_ops(const sled_ops *ops);
+extern sled_ops g_nop_ops;
+
+struct Registry {
+  pthread_mutex_t lock;  // recursive: dlclose destructors may call sled
+  bool initialized = false;
+  int init_error = 0;
+  bool killed = false;
+  std::vector<std::unique_ptr<Module>> modules;
+  std::vector<std::unique_ptr<OpsState>> ops;  // registration order
+  unsigned long long dl_adds = 0, dl_subs = 0;
+  sled_stats stats{};
+
+  OpsState *find_ops(const sled_ops *o);
+  OpsState *find_or_create_ops(sled_ops *o);
+  Module *module_of(uintptr_t addr);
+  Site *site_at(uintptr_t entry, Module **module_out = nullptr);
+};
+
+Registry &registry();
+
+class RegistryLock {
+ public:
+  RegistryLock() { pthread_mutex_lock(&registry().lock); }
+  ~RegistryLock() { pthread_mutex_unlock(&registry().lock); }
+  RegistryLock(const RegistryLock &) = delete;
+  RegistryLock &operator=(const RegistryLock &) = delete;
+};
+
+}  // namespace sled

@@ -1,0 +1,20 @@
+// The update plan: turns changes of "which ops trace which site" into the
+// smallest set of literal and call writes, checks every old byte first,
+// applies them in a safe order, and commits the accounting only on success.
+#pragma once
+#include <vector>
+
+#include "core/matcher.h"
+#include "core/registry.h"
+
+namespace sled {
+
+// Moves st's traced set to `target` (sorted). 0 or negative errno; on
+// failure nothing is patched and st.traced is unchanged.
+int retrace_ops(Registry &r, OpsState &st, const SiteSet &target);
+// Gives a newly added module's sites to every registered ops that selects them.
+int attach_module(Registry &r, Module &m);
+// Forgets a module that is gone from memory (no text is written).
+void detach_module(Registry &r, Module &m);
+
+}  // namespace sled
