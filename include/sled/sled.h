@@ -44,6 +44,15 @@ typedef void (*sled_func_t)(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops,
 /* The callback may redirect the call with sled_regs_set_ip(); at most one
  * such ops may trace a function (-EBUSY). */
 #define SLED_OPS_FL_IPMODIFY (1u << 1)
+/* The callback preserves every register itself, vector registers included:
+ * declare it SLED_SAVES_REGS (clang's preserve_all calling convention) and
+ * cast it to sled_func_t. The trampoline then skips saving xmm0-7, the
+ * largest part of its cost. Lying about it corrupts the traced program's
+ * floating-point arguments. */
+#define SLED_OPS_FL_SAVES_REGS (1u << 2)
+#if defined(__clang__) && defined(__x86_64__)
+#define SLED_SAVES_REGS __attribute__((preserve_all))
+#endif
 
 /* Zero-initialise, set func (and optionally private_data and flags), then
  * register. The storage must stay valid until sled_unregister_ops returns. */

@@ -178,17 +178,13 @@ int sled_set_strategy(const char *name) {
 
 const char *sled_get_strategy(void) { return "callops"; }
 
-uintptr_t sled_regs_arg(const sled_regs *regs, unsigned n) {
-  if (!regs) return 0;
-  if (n < 6) return regs->gpr[n];
-  return *reinterpret_cast<const uintptr_t *>(regs->sp + 8 * (n - 5));
-}
-uintptr_t sled_regs_return_address(const sled_regs *regs) { return regs ? regs->parent_ip : 0; }
-uintptr_t sled_regs_stack_pointer(const sled_regs *regs) { return regs ? regs->sp : 0; }
-uintptr_t sled_regs_ip(const sled_regs *regs) { return regs ? regs->ip : 0; }
+uintptr_t sled_regs_arg(const sled_regs *regs, unsigned n) { return regs ? regs->arg(n) : 0; }
+uintptr_t sled_regs_return_address(const sled_regs *regs) { return regs ? regs->parent_ip() : 0; }
+uintptr_t sled_regs_stack_pointer(const sled_regs *regs) { return regs ? regs->sp() : 0; }
+uintptr_t sled_regs_ip(const sled_regs *regs) { return regs ? regs->ip() : 0; }
 int sled_regs_set_ip(sled_regs *regs, uintptr_t new_ip) {
   if (!regs || !new_ip) return -EINVAL;
-  regs->redirect = new_ip;
+  regs->set_ip(new_ip);
   return 0;
 }
 

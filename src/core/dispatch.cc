@@ -45,7 +45,7 @@ inline bool may_call(const sled_ops *ops, uint32_t depth) {
 void list_ops_func(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops, sled_regs *regs) {
   auto *list = static_cast<ListOps *>(ops->private_data);
   // The list itself runs at the caller's depth + 1.
-  uint32_t depth = t_thread_record->nest.load(std::memory_order_relaxed) - 1;
+  uint32_t depth = sled_thread_record->nest.load(std::memory_order_relaxed) - 1;
   for (uint32_t i = 0; i < list->count; i++) {
     sled_ops *member = list->members[i];
     if (may_call(member, depth)) member->func(ip, parent_ip, member, regs);
@@ -59,7 +59,7 @@ using sled::ThreadRecord;
 extern "C" __attribute__((visibility("hidden"))) void sled_dispatch(uintptr_t literal,
                                                                     uintptr_t parent_ip,
                                                                     sled_regs *regs) {
-  ThreadRecord *t = sled::t_thread_record;
+  ThreadRecord *t = sled_thread_record;
   if (__builtin_expect(!t, 0)) {
     t = sled::thread_record_claim();
     if (!t) return;  // no memory for a record: skip the callback, never crash
@@ -69,10 +69,6 @@ extern "C" __attribute__((visibility("hidden"))) void sled_dispatch(uintptr_t li
   std::atomic_signal_fence(std::memory_order_seq_cst);
   auto *ops = reinterpret_cast<std::atomic<sled_ops *> *>(literal)->load(
       sled::kEnterOrder == std::memory_order_relaxed ? std::memory_order_acquire : sled::kEnterOrder);
-  regs->ip = literal + sled::arch::kLiteralSize;
-  regs->parent_ip = parent_ip;
-  regs->sp = reinterpret_cast<uintptr_t>(regs) + sizeof(sled_regs) + 8;
-  regs->redirect = 0;
   if (sled::may_call(ops, depth)) ops->func(literal + sled::arch::kLiteralSize, parent_ip, ops, regs);
   if (depth == 0) t->gen.store(t->gen.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   t->nest.store(depth, std::memory_order_release);

@@ -45,7 +45,7 @@ void synchronize() {
   // at init, sled refuses to patch, so this is never reached without it.
   membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  ThreadRecord *self = t_thread_record;
+  ThreadRecord *self = sled_thread_record;
   for (ThreadRecord *r = thread_records(); r; r = r->next) {
     if (r == self) continue;
     if (r->nest.load(kScanOrder) == 0) continue;

@@ -7,9 +7,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-namespace sled {
+__thread sled::ThreadRecord *sled_thread_record = nullptr;
 
-thread_local ThreadRecord *t_thread_record __attribute__((tls_model("initial-exec"))) = nullptr;
+namespace sled {
 
 namespace {
 
@@ -53,14 +53,14 @@ ThreadRecord *make_chunk(int tid) {
 
 void release_on_exit(void *rec) {
   auto *r = static_cast<ThreadRecord *>(rec);
-  if (t_thread_record == r) t_thread_record = nullptr;
+  if (sled_thread_record == r) sled_thread_record = nullptr;
   r->nest.store(0, std::memory_order_relaxed);  // exited from inside a callback
   // Release: a later claimer sees nest == 0 written by this thread.
   r->owner.store(0, std::memory_order_release);
 }
 
 void after_fork_in_child() {
-  ThreadRecord *self = t_thread_record;
+  ThreadRecord *self = sled_thread_record;
   for (ThreadRecord *r = g_records.load(std::memory_order_relaxed); r; r = r->next) {
     if (r == self) {
       r->owner.store(current_tid(), std::memory_order_relaxed);
@@ -79,7 +79,7 @@ ThreadRecord *thread_record_claim() {
   ThreadRecord *r = claim_free(tid);
   if (!r) r = make_chunk(tid);
   if (!r) return nullptr;
-  t_thread_record = r;
+  sled_thread_record = r;
   if (g_key_ready.load(std::memory_order_acquire)) pthread_setspecific(g_exit_key, r);
   return r;
 }

@@ -3,7 +3,14 @@
 // mmap'd chunks that are never freed (a writer may read a record while its
 // thread exits); a record is recycled once its thread is gone.
 #pragma once
+
+// Field offsets the trampolines use on their fast path.
+#define SLED_THREAD_NEST 0
+#define SLED_THREAD_GEN 4
+
+#ifndef __ASSEMBLER__
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 namespace sled {
@@ -19,7 +26,19 @@ struct alignas(64) ThreadRecord {
   ThreadRecord *next = nullptr;  // all records ever made (immutable once linked)
 };
 
-extern thread_local ThreadRecord *t_thread_record __attribute__((tls_model("initial-exec")));
+static_assert(offsetof(ThreadRecord, nest) == SLED_THREAD_NEST);
+static_assert(offsetof(ThreadRecord, gen) == SLED_THREAD_GEN);
+static_assert(sizeof(std::atomic<uint32_t>) == 4);
+
+}  // namespace sled
+
+// The calling thread's record, or null before its first traced call. C
+// linkage and __thread (no dynamic initialiser, no TLS wrapper call) so the
+// trampolines reach it with one %fs-relative load (initial-exec model).
+extern "C" __attribute__((visibility("hidden"), tls_model("initial-exec"))) __thread sled::ThreadRecord
+    *sled_thread_record;
+
+namespace sled {
 
 // Slow path of the first traced call on a thread: claims a record.
 // Async-signal-safe (mmap + CAS). Returns null only if mmap fails.
@@ -30,8 +49,9 @@ ThreadRecord *thread_records();
 void thread_state_init();
 // Whether the calling thread is inside a sled callback now.
 inline bool in_sled_callback() {
-  ThreadRecord *t = t_thread_record;
+  ThreadRecord *t = sled_thread_record;
   return t && t->nest.load(std::memory_order_relaxed) > 0;
 }
 
 }  // namespace sled
+#endif  // __ASSEMBLER__

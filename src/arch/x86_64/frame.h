@@ -2,45 +2,56 @@
  * C++ (struct sled_regs). Offsets are from %rsp after the trampoline's
  * `sub $SLED_FRAME_SIZE, %rsp`. Only the registers the ABI needs are saved:
  * the six integer argument registers, %rax (varargs SSE count), %r10 (static
- * chain) and %xmm0-7 (FP arguments); %r11 is free scratch at a call. */
+ * chain) and %xmm0-7 (FP arguments); %r11 is free scratch at a call.
+ *
+ * Above the frame sit the return address into the traced function's body
+ * and, above it, the caller's return address; the accessors derive ip,
+ * parent ip and sp from them, so the hot path stores nothing extra. */
 #ifndef SLED_ARCH_X86_64_FRAME_H
 #define SLED_ARCH_X86_64_FRAME_H
 
 #define SLED_FRAME_RDI 0
-#define SLED_FRAME_RSI 8
-#define SLED_FRAME_RDX 16
-#define SLED_FRAME_RCX 24
-#define SLED_FRAME_R8 32
-#define SLED_FRAME_R9 40
-#define SLED_FRAME_RAX 48
 #define SLED_FRAME_R10 56
-#define SLED_FRAME_IP 64        /* function entry */
-#define SLED_FRAME_PARENT 72    /* return address in the caller */
-#define SLED_FRAME_SP 80        /* %rsp at the function's entry */
-#define SLED_FRAME_REDIRECT 88  /* non-zero: continue there (IPMODIFY) */
-#define SLED_FRAME_XMM0 96      /* xmm0..xmm7, 16 bytes each */
-#define SLED_FRAME_SIZE 224     /* multiple of 16: keeps the call aligned */
+#define SLED_FRAME_XMM0 64      /* xmm0..xmm7, 16 bytes each */
+#define SLED_FRAME_THREAD 192   /* the thread record, kept across the callback */
+#define SLED_FRAME_SIZE 208     /* multiple of 16: keeps the callback's stack aligned */
+#define SLED_OPS_FLAGS 16       /* offsetof(sled_ops, flags) */
+#define SLED_OPS_FL_SAVES_REGS_BIT 4 /* SLED_OPS_FL_SAVES_REGS */
 
 #ifdef __cplusplus
 #include <cstddef>
 #include <cstdint>
+
+#include "sled/sled.h"
+
 struct sled_regs {
   uint64_t gpr[8]; /* rdi rsi rdx rcx r8 r9 rax r10 */
-  uint64_t ip;
-  uint64_t parent_ip;
-  uint64_t sp;
-  uint64_t redirect;
   unsigned char xmm[8][16];
+  void *thread;
+  uint64_t pad;
+
+  uintptr_t *body_slot() { return reinterpret_cast<uintptr_t *>(reinterpret_cast<char *>(this) + SLED_FRAME_SIZE); }
+  const uintptr_t *body_slot() const {
+    return reinterpret_cast<const uintptr_t *>(reinterpret_cast<const char *>(this) + SLED_FRAME_SIZE);
+  }
+  /* The function's entry: its literal + 8, the literal being (body - 13) & ~7. */
+  uintptr_t ip() const { return ((body_slot()[0] - 13) & ~uintptr_t{7}) + 8; }
+  uintptr_t parent_ip() const { return body_slot()[1]; }
+  uintptr_t sp() const { return reinterpret_cast<uintptr_t>(body_slot() + 1); }
+  uintptr_t arg(unsigned n) const {
+    return n < 6 ? gpr[n] : reinterpret_cast<const uintptr_t *>(sp())[n - 5];
+  }
+  /* The trampoline returns through the body slot: redirect it (IPMODIFY). */
+  void set_ip(uintptr_t new_ip) { body_slot()[0] = new_ip; }
 };
 static_assert(offsetof(sled_regs, gpr) == SLED_FRAME_RDI);
 static_assert(offsetof(sled_regs, gpr) + 7 * 8 == SLED_FRAME_R10);
-static_assert(offsetof(sled_regs, ip) == SLED_FRAME_IP);
-static_assert(offsetof(sled_regs, parent_ip) == SLED_FRAME_PARENT);
-static_assert(offsetof(sled_regs, sp) == SLED_FRAME_SP);
-static_assert(offsetof(sled_regs, redirect) == SLED_FRAME_REDIRECT);
 static_assert(offsetof(sled_regs, xmm) == SLED_FRAME_XMM0);
+static_assert(offsetof(sled_regs, thread) == SLED_FRAME_THREAD);
 static_assert(sizeof(sled_regs) == SLED_FRAME_SIZE);
 static_assert(SLED_FRAME_SIZE % 16 == 0);
+static_assert(offsetof(sled_ops, flags) == SLED_OPS_FLAGS);
+static_assert(SLED_OPS_FL_SAVES_REGS == SLED_OPS_FL_SAVES_REGS_BIT);
 #endif
 
 #endif

@@ -1,10 +1,65 @@
 /* x86_64 trampolines. A site's `call` lands here with the return address
- * into the traced function's body at 0(%rsp) and the caller's return address
- * at 8(%rsp). The literal is (body - 13) & ~7 with or without endbr64.
- * Live registers on entry: every argument register (rdi rsi rdx rcx r8 r9,
- * xmm0-7), rax (varargs), r10 (static chain). r11 is scratch. No pushfq:
- * the ABI does not need flags preserved across a call. */
+ * into the traced function's body at 0(%rsp) (the "body slot") and the
+ * caller's return address at 8(%rsp). The literal is (body - 13) & ~7 with
+ * or without endbr64. Live registers on entry: every argument register
+ * (rdi rsi rdx rcx r8 r9, xmm0-7), rax (varargs), r10 (static chain); r11 is
+ * scratch. No pushfq: the ABI does not need flags preserved across a call.
+ * The final `ret` goes through the body slot, which an IPMODIFY callback
+ * may have redirected.
+ *
+ * Fast path (outermost call on a thread that has a record): the reader side
+ * of the grace-period protocol inline (core/dispatch.cc explains why plain
+ * stores suffice: x86 only lets a store pass a later load, and the writer's
+ * membarrier covers that), then a direct call of ops->func. xmm0-7 are saved
+ * unless the ops says its callback preserves every register itself
+ * (SLED_OPS_FL_SAVES_REGS). Everything else (first call on a thread, nested
+ * calls and the recursion guard, TSan builds) goes through the C++
+ * sled_dispatch. */
 #include "frame.h"
+#include "core/thread_state.h"
+
+.macro SAVE_GPRS
+        mov     %rdi, SLED_FRAME_RDI+0(%rsp)
+        mov     %rsi, SLED_FRAME_RDI+8(%rsp)
+        mov     %rdx, SLED_FRAME_RDI+16(%rsp)
+        mov     %rcx, SLED_FRAME_RDI+24(%rsp)
+        mov     %r8,  SLED_FRAME_RDI+32(%rsp)
+        mov     %r9,  SLED_FRAME_RDI+40(%rsp)
+        mov     %rax, SLED_FRAME_RDI+48(%rsp)
+        mov     %r10, SLED_FRAME_RDI+56(%rsp)
+.endm
+.macro RESTORE_GPRS
+        mov     SLED_FRAME_RDI+0(%rsp), %rdi
+        mov     SLED_FRAME_RDI+8(%rsp), %rsi
+        mov     SLED_FRAME_RDI+16(%rsp), %rdx
+        mov     SLED_FRAME_RDI+24(%rsp), %rcx
+        mov     SLED_FRAME_RDI+32(%rsp), %r8
+        mov     SLED_FRAME_RDI+40(%rsp), %r9
+        mov     SLED_FRAME_RDI+48(%rsp), %rax
+        mov     SLED_FRAME_RDI+56(%rsp), %r10
+.endm
+/* The frame may sit at any 8-byte alignment if a caller broke the ABI's
+ * stack alignment, hence movups. */
+.macro SAVE_XMMS
+        movups  %xmm0, SLED_FRAME_XMM0+0*16(%rsp)
+        movups  %xmm1, SLED_FRAME_XMM0+1*16(%rsp)
+        movups  %xmm2, SLED_FRAME_XMM0+2*16(%rsp)
+        movups  %xmm3, SLED_FRAME_XMM0+3*16(%rsp)
+        movups  %xmm4, SLED_FRAME_XMM0+4*16(%rsp)
+        movups  %xmm5, SLED_FRAME_XMM0+5*16(%rsp)
+        movups  %xmm6, SLED_FRAME_XMM0+6*16(%rsp)
+        movups  %xmm7, SLED_FRAME_XMM0+7*16(%rsp)
+.endm
+.macro RESTORE_XMMS
+        movups  SLED_FRAME_XMM0+0*16(%rsp), %xmm0
+        movups  SLED_FRAME_XMM0+1*16(%rsp), %xmm1
+        movups  SLED_FRAME_XMM0+2*16(%rsp), %xmm2
+        movups  SLED_FRAME_XMM0+3*16(%rsp), %xmm3
+        movups  SLED_FRAME_XMM0+4*16(%rsp), %xmm4
+        movups  SLED_FRAME_XMM0+5*16(%rsp), %xmm5
+        movups  SLED_FRAME_XMM0+6*16(%rsp), %xmm6
+        movups  SLED_FRAME_XMM0+7*16(%rsp), %xmm7
+.endm
 
         .text
         .globl  sled_trampolines_begin
@@ -18,49 +73,44 @@ sled_callops_trampoline:
         .cfi_startproc
         sub     $SLED_FRAME_SIZE, %rsp
         .cfi_adjust_cfa_offset SLED_FRAME_SIZE
-        mov     %rdi, SLED_FRAME_RDI(%rsp)
-        mov     %rsi, SLED_FRAME_RSI(%rsp)
-        mov     %rdx, SLED_FRAME_RDX(%rsp)
-        mov     %rcx, SLED_FRAME_RCX(%rsp)
-        mov     %r8,  SLED_FRAME_R8(%rsp)
-        mov     %r9,  SLED_FRAME_R9(%rsp)
-        mov     %rax, SLED_FRAME_RAX(%rsp)
-        mov     %r10, SLED_FRAME_R10(%rsp)
-        movups  %xmm0, SLED_FRAME_XMM0+0*16(%rsp)
-        movups  %xmm1, SLED_FRAME_XMM0+1*16(%rsp)
-        movups  %xmm2, SLED_FRAME_XMM0+2*16(%rsp)
-        movups  %xmm3, SLED_FRAME_XMM0+3*16(%rsp)
-        movups  %xmm4, SLED_FRAME_XMM0+4*16(%rsp)
-        movups  %xmm5, SLED_FRAME_XMM0+5*16(%rsp)
-        movups  %xmm6, SLED_FRAME_XMM0+6*16(%rsp)
-        movups  %xmm7, SLED_FRAME_XMM0+7*16(%rsp)
+        SAVE_GPRS
         mov     SLED_FRAME_SIZE(%rsp), %rdi     /* body address */
         sub     $13, %rdi
         and     $-8, %rdi                       /* literal address */
         mov     SLED_FRAME_SIZE+8(%rsp), %rsi   /* parent ip */
-        mov     %rsp, %rdx                      /* sled_regs */
-        call    sled_dispatch
-        mov     SLED_FRAME_REDIRECT(%rsp), %r11
+#ifndef SLED_TSAN
+        mov     sled_thread_record@gottpoff(%rip), %r11
+        mov     %fs:(%r11), %r11
         test    %r11, %r11
-        jz      1f
-        mov     %r11, SLED_FRAME_SIZE(%rsp)     /* IPMODIFY: "return" there */
-1:
-        movups  SLED_FRAME_XMM0+0*16(%rsp), %xmm0
-        movups  SLED_FRAME_XMM0+1*16(%rsp), %xmm1
-        movups  SLED_FRAME_XMM0+2*16(%rsp), %xmm2
-        movups  SLED_FRAME_XMM0+3*16(%rsp), %xmm3
-        movups  SLED_FRAME_XMM0+4*16(%rsp), %xmm4
-        movups  SLED_FRAME_XMM0+5*16(%rsp), %xmm5
-        movups  SLED_FRAME_XMM0+6*16(%rsp), %xmm6
-        movups  SLED_FRAME_XMM0+7*16(%rsp), %xmm7
-        mov     SLED_FRAME_RDI(%rsp), %rdi
-        mov     SLED_FRAME_RSI(%rsp), %rsi
-        mov     SLED_FRAME_RDX(%rsp), %rdx
-        mov     SLED_FRAME_RCX(%rsp), %rcx
-        mov     SLED_FRAME_R8(%rsp),  %r8
-        mov     SLED_FRAME_R9(%rsp),  %r9
-        mov     SLED_FRAME_RAX(%rsp), %rax
-        mov     SLED_FRAME_R10(%rsp), %r10
+        jz      .Lslow
+        cmpl    $0, SLED_THREAD_NEST(%r11)
+        jne     .Lslow
+        movl    $1, SLED_THREAD_NEST(%r11)      /* enter the read section */
+        mov     %r11, SLED_FRAME_THREAD(%rsp)
+        mov     (%rdi), %rdx                    /* then read the literal: the ops */
+        add     $8, %rdi                        /* ip: the function's entry */
+        mov     %rsp, %rcx                      /* regs */
+        testl   $SLED_OPS_FL_SAVES_REGS_BIT, SLED_OPS_FLAGS(%rdx)
+        jz      .Lsave_fp
+        call    *(%rdx)                         /* ops->func(ip, parent, ops, regs) */
+        jmp     .Lleave
+.Lsave_fp:
+        SAVE_XMMS
+        call    *(%rdx)
+        RESTORE_XMMS
+.Lleave:
+        mov     SLED_FRAME_THREAD(%rsp), %r11
+        incl    SLED_THREAD_GEN(%r11)
+        movl    $0, SLED_THREAD_NEST(%r11)      /* leave: a release store on x86 */
+        jmp     .Lreturn
+#endif
+.Lslow:
+        mov     %rsp, %rdx                      /* regs */
+        SAVE_XMMS
+        call    sled_dispatch
+        RESTORE_XMMS
+.Lreturn:
+        RESTORE_GPRS
         add     $SLED_FRAME_SIZE, %rsp
         .cfi_adjust_cfa_offset -SLED_FRAME_SIZE
         ret
