@@ -16,7 +16,7 @@ inline constexpr size_t kLiteralSize = 8;
 // Bytes of the live-toggled instruction at the patch location.
 inline constexpr size_t kInsnSize = 5;
 // How many bytes from the literal on classify_site() wants to see.
-inline constexpr size_t kSiteWindow = 16;
+inline constexpr size_t kSiteWindow = kLiteralSize + 4 + kInsnSize;  // literal, landing pad, insn
 // The compiler flags that produce the layout this back end expects.
 extern const char *const kInstrumentFlags;
 

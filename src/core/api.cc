@@ -48,6 +48,11 @@ void fill_info(const Module &m, const Site &s, sled_site_info *out) {
 // Common prologue of calls that may change state: not from a callback,
 // initialised, module list fresh.
 int enter(Registry &r) {
+  if (in_sled_callback()) {
+    // A writer may be waiting for this thread's grace period under the lock.
+    set_last_error("sled API called from inside a sled callback");
+    return -EDEADLK;
+  }
   if (int err = ensure_initialized(r)) {
     set_last_error("sled could not start: %s", sled_strerror(err));
     return err;

@@ -125,15 +125,30 @@ Site *Registry::site_at(uintptr_t entry, Module **module_out) {
   return s;
 }
 
+namespace {
+Registry *g_registry;
+
+void init_lock(pthread_mutex_t *lock) {
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+  pthread_mutex_init(lock, &attr);
+  pthread_mutexattr_destroy(&attr);
+}
+
+// fork: hold the lock across it so the child never inherits a half-done
+// batch; the child gets a fresh lock (its only thread owns nothing).
+void before_fork() { pthread_mutex_lock(&g_registry->lock); }
+void after_fork_parent() { pthread_mutex_unlock(&g_registry->lock); }
+void after_fork_child() { init_lock(&g_registry->lock); }
+}  // namespace
+
 Registry &registry() {
   static Registry *r = [] {
-    auto *reg = new Registry();  // never destroyed: atexit order must not matter
-    pthread_mutexattr_t attr;
-    pthread_mutexattr_init(&attr);
-    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&reg->lock, &attr);
-    pthread_mutexattr_destroy(&attr);
-    return reg;
+    g_registry = new Registry();  // never destroyed: atexit order must not matter
+    init_lock(&g_registry->lock);
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    return g_registry;
   }();
   return *r;
 }

@@ -141,6 +141,7 @@ void reclaim_trap_handler() {
 
 int poke_live(std::span<const CodeWrite> writes) {
   if (writes.empty()) return 0;
+  reclaim_trap_handler();  // the program may have installed its own since
   unsigned slot = g_batch_flip ^= 1;
   std::vector<uintptr_t> &addrs = g_batch_storage[slot];
   if (g_batch.load(std::memory_order_relaxed) == &g_batch_slots[slot]) g_batch.store(nullptr);
