@@ -50,6 +50,12 @@ struct CodeWrite {
   uint8_t old[kInsnSize];
   uint8_t new_[kInsnSize];
 };
+// The literal's aligned 8-byte accesses, single-copy atomic. Done in
+// assembly so sanitizers never touch text pages (they have no shadow there).
+// The store has release semantics, the load acquire.
+void store_literal(uintptr_t literal, uintptr_t value);
+uintptr_t load_literal(uintptr_t literal);
+
 // Writes a batch into text already made writable, with the protocol that
 // keeps every other thread correct while it runs (x86: int3, sync, tail,
 // sync, head, sync). Returns 0 or a negative errno; checks nothing itself.

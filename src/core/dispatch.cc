@@ -37,10 +37,20 @@ constexpr std::memory_order kEnterOrder = std::memory_order_seq_cst;
 constexpr std::memory_order kEnterOrder = std::memory_order_relaxed;
 #endif
 
+#ifdef SLED_TSAN
+std::atomic<uint64_t> g_literal_epoch{0};
+#endif
+
 inline bool may_call(const sled_ops *ops, uint32_t depth) {
   return depth == 0 || (ops->flags & SLED_OPS_FL_RECURSION_SAFE);
 }
 }  // namespace
+
+void publish_literals() {
+#ifdef SLED_TSAN
+  g_literal_epoch.fetch_add(1, std::memory_order_seq_cst);
+#endif
+}
 
 void list_ops_func(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops, sled_regs *regs) {
   auto *list = static_cast<ListOps *>(ops->private_data);
@@ -67,8 +77,10 @@ extern "C" __attribute__((visibility("hidden"))) void sled_dispatch(uintptr_t li
   uint32_t depth = t->nest.load(std::memory_order_relaxed);
   t->nest.store(depth + 1, sled::kEnterOrder);
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  auto *ops = reinterpret_cast<std::atomic<sled_ops *> *>(literal)->load(
-      sled::kEnterOrder == std::memory_order_relaxed ? std::memory_order_acquire : sled::kEnterOrder);
+  auto *ops = reinterpret_cast<sled_ops *>(sled::arch::load_literal(literal));
+#ifdef SLED_TSAN
+  (void)sled::g_literal_epoch.load(std::memory_order_seq_cst);
+#endif
   if (sled::may_call(ops, depth)) ops->func(literal + sled::arch::kLiteralSize, parent_ip, ops, regs);
   if (depth == 0) t->gen.store(t->gen.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   t->nest.store(depth, std::memory_order_release);

@@ -17,6 +17,7 @@
 
 #include "arch/arch.h"
 #include "core/error.h"
+#include "core/dispatch.h"
 #include "core/grace.h"
 #include "core/patch_session.h"
 
@@ -134,13 +135,8 @@ int verify_old_bytes(const std::vector<SiteChange> &changes, bool code_too) {
 
 void store_literal(Site &s, const sled_ops *ops) {
   // Release pairs with the dispatcher's acquire load: the ops' fields are
-  // visible to a thread that reads the literal (seq_cst under TSan: the
-  // Dekker pairing with the thread's nest store, see dispatch.cc).
-#ifdef SLED_TSAN
-  __atomic_store_n(reinterpret_cast<const sled_ops **>(literal_addr(s)), ops, __ATOMIC_SEQ_CST);
-#else
-  __atomic_store_n(reinterpret_cast<const sled_ops **>(literal_addr(s)), ops, __ATOMIC_RELEASE);
-#endif
+  // visible to a thread that reads the literal.
+  arch::store_literal(literal_addr(s), reinterpret_cast<uintptr_t>(ops));
   s.applied_literal = ops;
 }
 
@@ -169,6 +165,7 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes) {
       store_literal(*c.site, c.new_ref);
       r.stats.literal_writes++;
     }
+  publish_literals();
   if (int err = arch::poke_live(code_writes)) {
     set_last_error("membarrier(SYNC_CORE) failed (%d); sled stopped patching", err);
     r.killed = true;

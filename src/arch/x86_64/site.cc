@@ -88,4 +88,16 @@ size_t encode_stub_jump(uintptr_t /*at*/, uintptr_t target, uint8_t out[kStubSlo
 
 int text_prot(int base_prot) { return base_prot; }
 
+// x86 (TSO): a plain aligned mov is atomic, stores are release and loads
+// acquire; the "memory" clobber keeps the compiler from moving accesses.
+void store_literal(uintptr_t literal, uintptr_t value) {
+  asm volatile("movq %1, (%0)" : : "r"(literal), "r"(value) : "memory");
+}
+
+uintptr_t load_literal(uintptr_t literal) {
+  uintptr_t value;
+  asm volatile("movq (%1), %0" : "=r"(value) : "r"(literal) : "memory");
+  return value;
+}
+
 }  // namespace sled::arch

@@ -9,6 +9,7 @@
 #include <linux/membarrier.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -32,20 +33,25 @@ constexpr uint8_t kInt3 = 0xcc;
 int membarrier(int cmd) { return static_cast<int>(syscall(__NR_membarrier, cmd, 0, 0)); }
 
 // The batch being written, for the trap handler: a sorted array of patch
-// addresses. Published with release before the first int3 goes in, so a
-// handler that observes an int3 of this batch (acquire) sees the array.
-// The array is never freed while published; old arrays are kept (below).
+// addresses. Handlers count themselves in g_handlers_active *before* they
+// load g_batch (both seq_cst), so a writer that has unpublished g_batch and
+// then sees the count at zero knows no handler still reads the array; the
+// handler's release decrement orders its reads before the writer's reuse.
+// A late handler (trapped, then preempted before running) finds g_batch
+// null or another batch, and falls back to reading the byte itself.
 struct Batch {
   const uintptr_t *addrs;
   size_t count;
 };
 std::atomic<const Batch *> g_batch{nullptr};
-// Storage that outlives every batch: a late handler (a thread that trapped
-// and was preempted before its handler ran) may still read the last batch.
-// The vectors only grow; the handler reads through g_batch's snapshot.
-Batch g_batch_slots[2];
-std::vector<uintptr_t> g_batch_storage[2];
-unsigned g_batch_flip;
+std::atomic<int> g_handlers_active{0};
+Batch g_batch_slot;
+std::vector<uintptr_t> g_batch_storage;
+
+void unpublish_batch() {
+  g_batch.store(nullptr, std::memory_order_seq_cst);
+  while (g_handlers_active.load(std::memory_order_acquire) != 0) sched_yield();
+}
 
 struct sigaction g_prev_action;
 std::atomic<bool> g_handler_installed{false};
@@ -88,8 +94,10 @@ void on_sigtrap(int sig, siginfo_t *info, void *ucv) {
   if (info->si_code == SI_KERNEL) {  // an int3 instruction
     uintptr_t site = static_cast<uintptr_t>(rip) - 1;
     const auto *byte = reinterpret_cast<const volatile uint8_t *>(site);
-    const Batch *b = g_batch.load(std::memory_order_acquire);
-    if (batch_contains(b, site) && *byte == kInt3) {
+    g_handlers_active.fetch_add(1, std::memory_order_seq_cst);
+    bool ours = batch_contains(g_batch.load(std::memory_order_seq_cst), site);
+    g_handlers_active.fetch_sub(1, std::memory_order_release);
+    if (ours && *byte == kInt3) {
       rip = static_cast<greg_t>(site + kInsnSize);  // skip: the call did not happen
       return;
     }
@@ -118,8 +126,10 @@ int sync_core() {
   return membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) == 0 ? 0 : -errno;
 }
 
+// Text is written in assembly so sanitizers never touch it (they keep no
+// shadow for text pages); byte stores are single-copy atomic.
 void store_byte(uintptr_t addr, uint8_t v) {
-  __atomic_store_n(reinterpret_cast<uint8_t *>(addr), v, __ATOMIC_RELAXED);
+  asm volatile("movb %1, (%0)" : : "r"(addr), "q"(v) : "memory");
 }
 
 }  // namespace
@@ -142,15 +152,13 @@ void reclaim_trap_handler() {
 int poke_live(std::span<const CodeWrite> writes) {
   if (writes.empty()) return 0;
   reclaim_trap_handler();  // the program may have installed its own since
-  unsigned slot = g_batch_flip ^= 1;
-  std::vector<uintptr_t> &addrs = g_batch_storage[slot];
-  if (g_batch.load(std::memory_order_relaxed) == &g_batch_slots[slot]) g_batch.store(nullptr);
-  addrs.clear();
-  for (const CodeWrite &w : writes) addrs.push_back(w.addr);
-  std::sort(addrs.begin(), addrs.end());
-  g_batch_slots[slot] = Batch{addrs.data(), addrs.size()};
-  // Release: a handler that acquires g_batch sees the addresses.
-  g_batch.store(&g_batch_slots[slot], std::memory_order_release);
+  unpublish_batch();
+  g_batch_storage.clear();
+  for (const CodeWrite &w : writes) g_batch_storage.push_back(w.addr);
+  std::sort(g_batch_storage.begin(), g_batch_storage.end());
+  g_batch_slot = Batch{g_batch_storage.data(), g_batch_storage.size()};
+  // Seq_cst (so release): a handler that loads g_batch sees the addresses.
+  g_batch.store(&g_batch_slot, std::memory_order_seq_cst);
 
   for (const CodeWrite &w : writes) store_byte(w.addr, kInt3);
   if (int err = sync_core()) {
@@ -167,7 +175,7 @@ int poke_live(std::span<const CodeWrite> writes) {
 }
 
 void poke_quiet(uintptr_t addr, const uint8_t *bytes, size_t len) {
-  std::memcpy(reinterpret_cast<void *>(addr), bytes, len);
+  for (size_t i = 0; i < len; i++) store_byte(addr + i, bytes[i]);
 }
 
 namespace {
