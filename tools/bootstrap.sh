@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Quick start: install sled's dependencies (Debian 12, apt-get; sudo when
+# not root), configure and build everything in build/ (Ninja, default
+# configuration), then run the bundled example.
+#   bash tools/bootstrap.sh [--no-deps]
+# SLED_JOBS sets the build parallelism (default: the number of CPUs).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+install_deps=1
+for arg in "$@"; do
+  case $arg in
+    --no-deps) install_deps=0 ;;
+    -h|--help) sed -n '2,7s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "bootstrap: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+# shellcheck source=tools/deps.sh
+source "$root/tools/deps.sh"
+if [[ $install_deps == 1 ]]; then
+  sled_install_deps
+fi
+
+step() { printf '\n==> %s\n' "$*"; }
+
+gen=()
+if [[ ! -f build/CMakeCache.txt ]] && command -v ninja >/dev/null 2>&1; then
+  gen=(-G Ninja)
+fi
+step "configure build/"
+cmake -S . -B build "${gen[@]}"
+step "build"
+cmake --build build -j "${SLED_JOBS:-$(nproc)}"
+
+example=build/examples/sled-example
+if [[ ! -x $example ]]; then
+  example=$(find build -type f -name sled-example -perm -u+x -print -quit)
+fi
+if [[ -z $example ]]; then
+  echo "bootstrap: build/examples/sled-example was not built" >&2
+  exit 1
+fi
+step "run $example"
+"$example"
+step "done: run the tests with 'bash tools/test.sh'"

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The Debian 12 packages sled needs to build and test, in one place: sourced
+# by tools/bootstrap.sh and .ci/run (which then call sled_install_deps), or
+# run directly to install them:  bash tools/deps.sh
+#
+# sled_install_deps runs `apt-get update` and `apt-get install -y` (through
+# sudo when not root), non-interactively. When every package is already
+# installed it does nothing, so repeated runs need no network; set
+# SLED_DEPS_FORCE=1 to update and install anyway.
+
+SLED_DEPS=(
+  build-essential gcc binutils   # GCC 12: C sites and the GCC-layout tests
+  clang                          # default compiler; its sanitizer runtimes
+  cmake ninja-build pkg-config
+  libelf-dev                     # libsled reads section headers with libelf
+  libgtest-dev libgmock-dev      # unit tests
+  libbenchmark-dev               # bench/
+  clang-format                   # tools/format.sh
+)
+
+# Prints the packages of SLED_DEPS that are not installed, one per line.
+sled_missing_deps() {
+  local p
+  for p in "${SLED_DEPS[@]}"; do
+    if ! dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed; then
+      echo "$p"
+    fi
+  done
+}
+
+sled_install_deps() {
+  local -a sudo=() missing=()
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "sled deps: apt-get not found: install by hand: ${SLED_DEPS[*]}" >&2
+    return 1
+  fi
+  mapfile -t missing < <(sled_missing_deps)
+  if [[ ${#missing[@]} -eq 0 && ${SLED_DEPS_FORCE:-0} != 1 ]]; then
+    echo "sled deps: all ${#SLED_DEPS[@]} packages already installed"
+    return 0
+  fi
+  if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=(sudo)
+    else
+      echo "sled deps: not root and no sudo: install by hand: ${missing[*]:-${SLED_DEPS[*]}}" >&2
+      return 1
+    fi
+  fi
+  echo "sled deps: installing ${missing[*]:-${SLED_DEPS[*]}}"
+  # env: sudo does not pass DEBIAN_FRONTEND through by default.
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q || return 1
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+    --no-install-recommends -o Dpkg::Options::=--force-confold "${SLED_DEPS[@]}" </dev/null || return 1
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  set -euo pipefail
+  sled_install_deps
+fi
