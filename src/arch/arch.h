@@ -41,6 +41,12 @@ bool call_reaches(uintptr_t from_lo, uintptr_t from_hi, uintptr_t target);
 inline constexpr size_t kStubSlotSize = 16;
 size_t encode_stub_jump(uintptr_t at, uintptr_t target, uint8_t out[kStubSlotSize]);
 
+// A generated per-ops trampoline: loads `descriptor` into r11 (x86) and
+// jumps to the shared body. kDynTrampSize bytes, padded.
+inline constexpr size_t kDynTrampSize = 32;
+void encode_dyntramp(uintptr_t at, uintptr_t descriptor, uintptr_t body,
+                     uint8_t out[kDynTrampSize]);
+
 // Protection bits for text after patching (adds PROT_BTI where needed).
 int text_prot(int base_prot);
 
@@ -70,6 +76,8 @@ void reclaim_trap_handler();
 
 // Addresses of the assembly entry points.
 uintptr_t callops_trampoline();
+uintptr_t list_trampoline();
+uintptr_t dyntramp_body();
 // Whether `pc` lies in sled's trampolines or near stubs (for the trap
 // handler); core announces each stub page it maps (never unmapped).
 bool is_sled_text(uintptr_t pc);

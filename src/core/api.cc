@@ -6,7 +6,9 @@
 #include "arch/arch.h"
 #include "arch/frame.h"
 #include "core/error.h"
+#include "core/grace.h"
 #include "core/lifecycle.h"
+#include "core/list_walker.h"
 #include "core/matcher.h"
 #include "core/registry.h"
 #include "core/thread_state.h"
@@ -35,7 +37,7 @@ void fill_info(const Module &m, const Site &s, sled_site_info *out) {
   out->module = m.base_name.c_str();
   out->refusal = s.refusal;
   out->nr_ops = s.nr_ops;
-  out->enabled = (s.flags & kSiteCallApplied) != 0;
+  out->enabled = applied_call(s) != kCallNone;
   out->literal = s.applied_literal;
   out->dispatch = !out->enabled || s.nr_ops == 0 ? SLED_DISPATCH_NONE
                   : s.nr_ops == 1                ? SLED_DISPATCH_DIRECT
@@ -108,7 +110,16 @@ int set_patterns(sled_ops *ops, const char *text, int reset, bool notrace) {
   return err;
 }
 
+// Drops the state of an ops that is not registered.
 void forget_ops(Registry &r, OpsState *st) {
+  if (st->ips) {
+    // Still in the published snapshot if no batch republished it since.
+    std::vector<void *> retired{const_cast<IpSet *>(st->ips)};
+    st->ips = nullptr;
+    walker_publish(r, r.strategy != Strategy::kCallops, &retired);
+    synchronize();
+    walker_free(retired);
+  }
   std::erase_if(r.ops, [&](const std::unique_ptr<OpsState> &p) { return p.get() == st; });
 }
 
@@ -157,7 +168,12 @@ int sled_unregister_ops(sled_ops *ops) {
     set_last_error("ops %p is not registered", static_cast<void *>(ops));
     return -ENOENT;
   }
-  if (int err = retrace_ops(r, *st, {})) return err;
+  // Out of the list walker's snapshot too, before the grace period.
+  st->registered = false;
+  if (int err = retrace_ops(r, *st, {})) {
+    st->registered = true;
+    return err;
+  }
   forget_ops(r, st);
   return 0;
 }
@@ -171,17 +187,22 @@ int sled_set_notrace(sled_ops *ops, const char *patterns, int reset) {
 }
 
 int sled_set_strategy(const char *name) {
-  if (!name) return -EINVAL;
-  if (strcmp(name, "callops") == 0) return 0;
-  if (strcmp(name, "list") == 0 || strcmp(name, "dyntramp") == 0) {
-    set_last_error("strategy '%s' is not available in this version", name);
-    return -EOPNOTSUPP;
+  Strategy to;
+  if (parse_strategy(name, &to) != 0) {
+    set_last_error("unknown strategy '%s' (callops, list, dyntramp)", name ? name : "(null)");
+    return -EINVAL;
   }
-  set_last_error("unknown strategy '%s' (callops, list, dyntramp)", name);
-  return -EINVAL;
+  Registry &r = registry();
+  RegistryLock lock;
+  if (int err = enter(r)) return err;
+  return switch_strategy(r, to);
 }
 
-const char *sled_get_strategy(void) { return "callops"; }
+const char *sled_get_strategy(void) {
+  Registry &r = registry();
+  RegistryLock lock;
+  return strategy_name(r.strategy);
+}
 
 uintptr_t sled_regs_arg(const sled_regs *regs, unsigned n) { return regs ? regs->arg(n) : 0; }
 uintptr_t sled_regs_return_address(const sled_regs *regs) { return regs ? regs->parent_ip() : 0; }
@@ -245,7 +266,7 @@ int sled_get_stats(sled_stats *out) {
         out->sites_refused++;
         out->refused_by_reason[s.refusal]++;
       }
-      if (s.flags & kSiteCallApplied) out->sites_enabled++;
+      if (applied_call(s) != kCallNone) out->sites_enabled++;
     }
   out->killed = r.killed;
   return err;

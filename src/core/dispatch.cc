@@ -26,6 +26,7 @@
 
 #include "arch/arch.h"
 #include "arch/frame.h"
+#include "core/list_walker.h"
 #include "core/registry.h"
 #include "core/thread_state.h"
 
@@ -68,7 +69,7 @@ using sled::ThreadRecord;
 
 extern "C" __attribute__((visibility("hidden"))) void sled_dispatch(uintptr_t literal,
                                                                     uintptr_t parent_ip,
-                                                                    sled_regs *regs) {
+                                                                    sled_regs *regs, int walk) {
   ThreadRecord *t = sled_thread_record;
   if (__builtin_expect(!t, 0)) {
     t = sled::thread_record_claim();
@@ -77,11 +78,14 @@ extern "C" __attribute__((visibility("hidden"))) void sled_dispatch(uintptr_t li
   uint32_t depth = t->nest.load(std::memory_order_relaxed);
   t->nest.store(depth + 1, sled::kEnterOrder);
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  auto *ops = reinterpret_cast<sled_ops *>(sled::arch::load_literal(literal));
+  auto *ops = walk ? &sled_list_walker_ops
+                  : reinterpret_cast<sled_ops *>(sled::arch::load_literal(literal));
 #ifdef SLED_TSAN
   (void)sled::g_literal_epoch.load(std::memory_order_seq_cst);
 #endif
   if (sled::may_call(ops, depth)) ops->func(literal + sled::arch::kLiteralSize, parent_ip, ops, regs);
-  if (depth == 0) t->gen.store(t->gen.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  // Release, like the nest store below: a grace period that sees either
+  // change knows this section's reads are done (x86: plain stores).
+  if (depth == 0) t->gen.store(t->gen.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   t->nest.store(depth, std::memory_order_release);
 }

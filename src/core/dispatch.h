@@ -1,13 +1,22 @@
 // The C++ half of the trampolines: the reader side of sled's grace periods
 // and the recursion guard, around a call of the ops named by a literal.
 #pragma once
+#include <atomic>
 #include <cstdint>
 
 #include "sled/sled.h"
 
-extern "C" void sled_dispatch(uintptr_t literal, uintptr_t parent_ip, sled_regs *regs);
+// `walk`: the call came through the list trampoline (walk every ops rather
+// than call the one the literal names).
+extern "C" void sled_dispatch(uintptr_t literal, uintptr_t parent_ip, sled_regs *regs, int walk);
 
 namespace sled {
+// What a generated trampoline names (dyntramp.h); ops at offset 0 for the
+// assembly. Null while the trampoline sits in the pool.
+struct DynDescriptor {
+  std::atomic<const sled_ops *> ops{nullptr};
+};
+
 // TSan cannot see the literal (it is text, written in assembly): the writer
 // calls publish_literals() after its literal stores and the dispatcher
 // acquires the same counter after its literal load, giving TSan the

@@ -5,6 +5,8 @@
 #include <link.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cerrno>
 
 #include "arch/arch.h"
@@ -47,6 +49,12 @@ int ensure_initialized(Registry &r) {
   if (grace_init() != 0 || arch::live_patching_init() != 0) {
     r.init_error = -ENOSYS;
     return r.init_error;
+  }
+  if (const char *env = getenv("SLED_STRATEGY"); env && *env) {
+    // No site is traced yet: the strategy applies from the first register.
+    if (parse_strategy(env, &r.strategy) != 0)
+      fprintf(stderr, "sled: SLED_STRATEGY=%s is not a strategy (callops, list, dyntramp); "
+                      "using callops\n", env);
   }
   refresh_modules(r, true, process_is_single_threaded());
   return 0;

@@ -14,8 +14,17 @@
 namespace sled {
 
 enum SiteFlags : uint8_t {
-  kSiteLandingPad = 1 << 0,   // endbr64 / bti c before the patch slot
-  kSiteCallApplied = 1 << 1,  // the call instruction is in place
+  kSiteLandingPad = 1 << 0,  // endbr64 / bti c before the patch slot
+  kSiteCallShift = 1,        // bits 1-2: the CallKind in place
+  kSiteCallMask = 3 << kSiteCallShift,
+};
+
+// What a site's call instruction targets.
+enum CallKind : uint8_t {
+  kCallNone = 0,  // disabled: a NOP
+  kCallOps = 1,   // the common CALL_OPS trampoline (reads the literal)
+  kCallList = 2,  // the list trampoline (walks every ops)
+  kCallDyn = 3,   // the single ops' generated trampoline
 };
 
 struct Site {
@@ -28,6 +37,13 @@ struct Site {
   uint8_t flags;                   // SiteFlags
 };
 static_assert(sizeof(Site) == 32, "metadata budget: 32 bytes per site");
+
+inline CallKind applied_call(const Site &s) {
+  return static_cast<CallKind>((s.flags & kSiteCallMask) >> kSiteCallShift);
+}
+inline void set_applied_call(Site &s, CallKind k) {
+  s.flags = static_cast<uint8_t>((s.flags & ~kSiteCallMask) | (k << kSiteCallShift));
+}
 
 struct TextSegment {
   uintptr_t lo, hi;  // page-aligned
@@ -42,7 +58,9 @@ struct Module {
   std::vector<TextSegment> text;
   std::vector<Site> sites;       // sorted by entry
   std::string names;             // NUL-separated symbol names
-  uintptr_t call_target = 0;     // trampoline, or a near stub slot
+  uintptr_t call_target = 0;     // CALL_OPS trampoline, or a near stub slot to it
+  uintptr_t list_target = 0;     // list trampoline, or a stub slot; 0 until needed
+  uintptr_t reach_lo = 0, reach_hi = 0;  // what every call of this module spans
 
   // Lazily built for pattern matching.
   bool demangled_ready = false;

@@ -182,6 +182,8 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
   }
 
   uintptr_t lo = m->sites.front().entry, hi = m->sites.back().entry + arch::kInsnSize + 4;
+  m->reach_lo = lo;
+  m->reach_hi = hi;
   m->call_target = near_call_target(lo, hi, arch::callops_trampoline());
   if (!m->call_target)
     for (Site &s : m->sites)

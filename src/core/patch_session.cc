@@ -35,7 +35,10 @@ int for_each_run(const std::vector<Page> &pages, Fn fn) {
 
 void PatchSession::add(uintptr_t addr, size_t len, int prot) {
   uintptr_t first = addr & ~(page_size() - 1);
-  for (uintptr_t p = first; p < addr + len; p += page_size()) pages_.push_back(Page{p, prot});
+  for (uintptr_t p = first; p < addr + len; p += page_size())
+    // Batches come in address order: skipping a repeat of the last page
+    // keeps the list (and the sort in open()) short.
+    if (pages_.empty() || pages_.back().addr != p) pages_.push_back(Page{p, prot});
 }
 
 int PatchSession::open() {

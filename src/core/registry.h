@@ -10,6 +10,7 @@
 
 #include "core/module.h"
 #include "core/patterns.h"
+#include "core/strategy.h"
 #include "sled/sled.h"
 
 namespace sled {
@@ -26,6 +27,9 @@ struct OpsState {
   PatternSet filter, notrace;
   bool registered = false;
   std::vector<Site *> traced;  // sorted: sites whose accounting includes this ops
+  uint64_t traced_version = 0; // bumped when traced changes
+  const struct IpSet *ips = nullptr;  // the list walker's copy of traced
+  uint64_t ips_version = 0;
 };
 
 // The ops several ops share at one site: its literal names this object,
@@ -45,6 +49,7 @@ struct Registry {
   bool initialized = false;
   int init_error = 0;
   bool killed = false;
+  Strategy strategy = Strategy::kCallops;
   std::vector<std::unique_ptr<Module>> modules;
   std::vector<std::unique_ptr<OpsState>> ops;  // registration order
   unsigned long long dl_adds = 0, dl_subs = 0;

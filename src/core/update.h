@@ -16,5 +16,7 @@ int retrace_ops(Registry &r, OpsState &st, const SiteSet &target);
 int attach_module(Registry &r, Module &m);
 // Forgets a module that is gone from memory (no text is written).
 void detach_module(Registry &r, Module &m);
+// Moves every traced site to the form the strategy `to` wants, live.
+int switch_strategy(Registry &r, Strategy to);
 
 }  // namespace sled

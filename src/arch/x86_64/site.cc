@@ -86,6 +86,16 @@ size_t encode_stub_jump(uintptr_t /*at*/, uintptr_t target, uint8_t out[kStubSlo
   return kStubSlotSize;
 }
 
+void encode_dyntramp(uintptr_t at, uintptr_t descriptor, uintptr_t body,
+                     uint8_t out[kDynTrampSize]) {
+  // movabs $descriptor, %r11; then the same absolute jump as a stub slot.
+  out[0] = 0x49;
+  out[1] = 0xbb;
+  std::memcpy(out + 2, &descriptor, sizeof descriptor);
+  encode_stub_jump(at + 10, body, out + 10);
+  std::memset(out + 24, 0xcc, kDynTrampSize - 24);
+}
+
 int text_prot(int base_prot) { return base_prot; }
 
 // x86 (TSO): a plain aligned mov is atomic, stores are release and loads

@@ -22,6 +22,8 @@
 #include "arch/arch.h"
 
 extern "C" void sled_callops_trampoline();
+extern "C" void sled_list_trampoline();
+extern "C" void sled_dyntramp_body();
 extern "C" char sled_trampolines_begin[];
 extern "C" char sled_trampolines_end[];
 
@@ -207,5 +209,7 @@ bool is_sled_text(uintptr_t pc) {
 }
 
 uintptr_t callops_trampoline() { return reinterpret_cast<uintptr_t>(&sled_callops_trampoline); }
+uintptr_t list_trampoline() { return reinterpret_cast<uintptr_t>(&sled_list_trampoline); }
+uintptr_t dyntramp_body() { return reinterpret_cast<uintptr_t>(&sled_dyntramp_body); }
 
 }  // namespace sled::arch

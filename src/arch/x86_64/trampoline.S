@@ -1,22 +1,32 @@
-/* x86_64 trampolines. A site's `call` lands here with the return address
- * into the traced function's body at 0(%rsp) (the "body slot") and the
- * caller's return address at 8(%rsp). The literal is (body - 13) & ~7 with
- * or without endbr64. Live registers on entry: every argument register
- * (rdi rsi rdx rcx r8 r9, xmm0-7), rax (varargs), r10 (static chain); r11 is
- * scratch. No pushfq: the ABI does not need flags preserved across a call.
- * The final `ret` goes through the body slot, which an IPMODIFY callback
- * may have redirected.
+/* x86_64 trampolines. A site's `call` lands here (directly, through a near
+ * stub's jump, or through a generated trampoline that loaded %r11) with the
+ * return address into the traced function's body at 0(%rsp) (the "body
+ * slot") and the caller's return address at 8(%rsp). The literal is
+ * (body - 13) & ~7 with or without endbr64. Live registers on entry: every
+ * argument register (rdi rsi rdx rcx r8 r9, xmm0-7), rax (varargs), r10
+ * (static chain); r11 is scratch. No pushfq: the ABI does not need flags
+ * preserved across a call. The final `ret` goes through the body slot,
+ * which an IPMODIFY callback may have redirected.
  *
  * Fast path (outermost call on a thread that has a record): the reader side
  * of the grace-period protocol inline (core/dispatch.cc explains why plain
  * stores suffice: x86 only lets a store pass a later load, and the writer's
  * membarrier covers that), then a direct call of ops->func. xmm0-7 are saved
  * unless the ops says its callback preserves every register itself
- * (SLED_OPS_FL_SAVES_REGS). Everything else (first call on a thread, nested
- * calls and the recursion guard, TSan builds) goes through the C++
- * sled_dispatch. */
+ * (SLED_OPS_FL_SAVES_REGS). Everything else (first call on a thread,
+ * nested calls and the recursion guard, TSan builds) goes through the C++
+ * sled_dispatch. The three entry points differ only in how they find the
+ * ops, each read after entering the read section:
+ *   callops   the site's literal;
+ *   list      the list walker ops (walks every registered ops);
+ *   dyntramp  the generated trampoline's descriptor (%r11), used only when
+ *             it still matches the literal (see core/dyntramp.h). */
 #include "frame.h"
 #include "core/thread_state.h"
+
+#define KIND_CALLOPS 0
+#define KIND_LIST 1
+#define KIND_DYN 2
 
 .macro SAVE_GPRS
         mov     %rdi, SLED_FRAME_RDI+0(%rsp)
@@ -61,19 +71,19 @@
         movups  SLED_FRAME_XMM0+7*16(%rsp), %xmm7
 .endm
 
-        .text
-        .globl  sled_trampolines_begin
-        .hidden sled_trampolines_begin
-sled_trampolines_begin:
+.macro TRAMPOLINE name, kind
         .p2align 4
-        .globl  sled_callops_trampoline
-        .hidden sled_callops_trampoline
-        .type   sled_callops_trampoline, @function
-sled_callops_trampoline:
+        .globl  \name
+        .hidden \name
+        .type   \name, @function
+\name:
         .cfi_startproc
         sub     $SLED_FRAME_SIZE, %rsp
         .cfi_adjust_cfa_offset SLED_FRAME_SIZE
         SAVE_GPRS
+.if \kind == KIND_DYN
+        mov     %r11, %r10                      /* descriptor; r10 is saved */
+.endif
         mov     SLED_FRAME_SIZE(%rsp), %rdi     /* body address */
         sub     $13, %rdi
         and     $-8, %rdi                       /* literal address */
@@ -82,41 +92,64 @@ sled_callops_trampoline:
         mov     sled_thread_record@gottpoff(%rip), %r11
         mov     %fs:(%r11), %r11
         test    %r11, %r11
-        jz      .Lslow
+        jz      .Lslow\@
         cmpl    $0, SLED_THREAD_NEST(%r11)
-        jne     .Lslow
+        jne     .Lslow\@
         movl    $1, SLED_THREAD_NEST(%r11)      /* enter the read section */
         mov     %r11, SLED_FRAME_THREAD(%rsp)
-        mov     (%rdi), %rdx                    /* then read the literal: the ops */
+.if \kind == KIND_CALLOPS
+        mov     (%rdi), %rdx                    /* then read the ops */
+.elseif \kind == KIND_LIST
+        lea     sled_list_walker_ops(%rip), %rdx
+.else
+        mov     (%r10), %rdx                    /* descriptor->ops */
+        cmp     %rdx, (%rdi)                    /* still what the literal names? */
+        je      .Lhave_ops\@
+        mov     (%rdi), %rdx                    /* no: the literal is the authority */
+.Lhave_ops\@:
+.endif
         add     $8, %rdi                        /* ip: the function's entry */
         mov     %rsp, %rcx                      /* regs */
         testl   $SLED_OPS_FL_SAVES_REGS_BIT, SLED_OPS_FLAGS(%rdx)
-        jz      .Lsave_fp
+        jz      .Lsave_fp\@
         call    *(%rdx)                         /* ops->func(ip, parent, ops, regs) */
-        jmp     .Lleave
-.Lsave_fp:
+        jmp     .Lleave\@
+.Lsave_fp\@:
         SAVE_XMMS
         call    *(%rdx)
         RESTORE_XMMS
-.Lleave:
+.Lleave\@:
         mov     SLED_FRAME_THREAD(%rsp), %r11
         incl    SLED_THREAD_GEN(%r11)
         movl    $0, SLED_THREAD_NEST(%r11)      /* leave: a release store on x86 */
-        jmp     .Lreturn
+        jmp     .Lreturn\@
 #endif
-.Lslow:
+.Lslow\@:
         mov     %rsp, %rdx                      /* regs */
+.if \kind == KIND_LIST
+        mov     $1, %ecx                        /* walk every ops */
+.else
+        xor     %ecx, %ecx                      /* the literal's ops */
+.endif
         SAVE_XMMS
         call    sled_dispatch
         RESTORE_XMMS
-.Lreturn:
+.Lreturn\@:
         RESTORE_GPRS
         add     $SLED_FRAME_SIZE, %rsp
         .cfi_adjust_cfa_offset -SLED_FRAME_SIZE
         ret
         .cfi_endproc
-        .size   sled_callops_trampoline, .-sled_callops_trampoline
+        .size   \name, .-\name
+.endm
 
+        .text
+        .globl  sled_trampolines_begin
+        .hidden sled_trampolines_begin
+sled_trampolines_begin:
+        TRAMPOLINE sled_callops_trampoline, KIND_CALLOPS
+        TRAMPOLINE sled_list_trampoline, KIND_LIST
+        TRAMPOLINE sled_dyntramp_body, KIND_DYN
         .globl  sled_trampolines_end
         .hidden sled_trampolines_end
 sled_trampolines_end:
