@@ -36,10 +36,10 @@ typedef struct sled_regs sled_regs; /* opaque: use the accessors below */
 typedef void (*sled_func_t)(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops,
                             sled_regs *regs);
 
-/* The callback guards itself against recursion: sled calls it even when it
- * is already running on this thread (for example from a signal handler, or
- * when the callback calls a traced function). Without this flag sled never
- * re-enters a callback on the same thread. */
+/* The callback guards itself against recursion. The guard is per thread,
+ * like the kernel's: while any sled callback runs on a thread (including
+ * from a signal handler that interrupted it), traced functions that thread
+ * calls run the callbacks of RECURSION_SAFE ops only. */
 #define SLED_OPS_FL_RECURSION_SAFE (1u << 0)
 /* The callback may redirect the call with sled_regs_set_ip(); at most one
  * such ops may trace a function (-EBUSY). */
@@ -72,8 +72,9 @@ SLED_API int sled_register_ops(sled_ops *ops);
 
 /* Stops tracing and returns only after a grace period: no thread is running
  * or will run the ops' callback, so the caller may free the ops at once.
- * -ENOENT if the ops is not registered. Must not be called from a callback
- * (-EDEADLK). */
+ * sled forgets the ops' filter and notrace sets (the memory may be reused
+ * for another ops). -ENOENT if the ops is not registered. Must not be called
+ * from a callback (-EDEADLK); neither may any other sled call. */
 SLED_API int sled_unregister_ops(sled_ops *ops);
 
 /* Patterns are ftrace-style globs separated by spaces or commas:
@@ -101,8 +102,9 @@ SLED_API uintptr_t sled_regs_arg(const sled_regs *regs, unsigned n); /* integer 
 SLED_API uintptr_t sled_regs_return_address(const sled_regs *regs);  /* = parent_ip */
 SLED_API uintptr_t sled_regs_stack_pointer(const sled_regs *regs);   /* sp at the function's entry */
 SLED_API uintptr_t sled_regs_ip(const sled_regs *regs);              /* the function's entry */
-/* Only for ops with SLED_OPS_FL_IPMODIFY: continue at new_ip (the entry of a
- * function with the same signature) instead of the traced function's body. */
+/* Only for ops with SLED_OPS_FL_IPMODIFY (-EPERM otherwise): continue at
+ * new_ip (the entry of a function with the same signature) instead of the
+ * traced function's body. */
 SLED_API int sled_regs_set_ip(sled_regs *regs, uintptr_t new_ip);
 
 /* Number of patchable sites found in all loaded modules (refused ones too). */
@@ -137,7 +139,8 @@ typedef struct sled_site_info {
   unsigned char bytes[16]; /* bytes found at literal..entry+8 when refused */
 } sled_site_info;
 
-/* Calls fn for every site, under sled's lock (fn must not call sled). Stops
+/* name and module stay valid while the module is loaded.
+ * Calls fn for every site, under sled's lock (fn must not call sled). Stops
  * and returns fn's value when it is non-zero; returns 0 otherwise. */
 SLED_API int sled_for_each_site(int (*fn)(const sled_site_info *info, void *arg), void *arg);
 

@@ -78,7 +78,7 @@ int check_patterns(Registry &r, const std::vector<Pattern> &patterns) {
     bool any_ok = false;
     for (Site *s : hits) any_ok |= s->refusal == SLED_SITE_OK;
     if (any_ok) continue;
-    Module *m = r.module_of(hits[0]->entry);
+    Module *m = r.module_of(hits[0]);
     sled_site_info info;
     fill_info(*m, *hits[0], &info);
     char bytes[64];
@@ -210,6 +210,8 @@ uintptr_t sled_regs_stack_pointer(const sled_regs *regs) { return regs ? regs->s
 uintptr_t sled_regs_ip(const sled_regs *regs) { return regs ? regs->ip() : 0; }
 int sled_regs_set_ip(sled_regs *regs, uintptr_t new_ip) {
   if (!regs || !new_ip) return -EINVAL;
+  // Only the one IPMODIFY ops a function may have can redirect it.
+  if (!regs->ops || !(regs->ops->flags & SLED_OPS_FL_IPMODIFY)) return -EPERM;
   regs->set_ip(new_ip);
   return 0;
 }

@@ -59,8 +59,11 @@ void list_ops_func(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops, sled_regs *
   uint32_t depth = sled_thread_record->nest.load(std::memory_order_relaxed) - 1;
   for (uint32_t i = 0; i < list->count; i++) {
     sled_ops *member = list->members[i];
-    if (may_call(member, depth)) member->func(ip, parent_ip, member, regs);
+    if (!may_call(member, depth)) continue;
+    regs->ops = member;
+    member->func(ip, parent_ip, member, regs);
   }
+  regs->ops = ops;
 }
 
 }  // namespace sled
@@ -83,6 +86,7 @@ extern "C" __attribute__((visibility("hidden"))) void sled_dispatch(uintptr_t li
 #ifdef SLED_TSAN
   (void)sled::g_literal_epoch.load(std::memory_order_seq_cst);
 #endif
+  regs->ops = ops;
   if (sled::may_call(ops, depth)) ops->func(literal + sled::arch::kLiteralSize, parent_ip, ops, regs);
   // Release, like the nest store below: a grace period that sees either
   // change knows this section's reads are done (x86: plain stores).

@@ -18,10 +18,11 @@ struct DynDescriptor {
 };
 
 // TSan cannot see the literal (it is text, written in assembly): the writer
-// calls publish_literals() after its literal stores and the dispatcher
-// acquires the same counter after its literal load, giving TSan the
-// happens-before edge the hardware gives through the literal. No-op
-// otherwise.
+// calls publish_literals() just before its literal stores and the
+// dispatcher acquires the same counter after its literal load; a thread
+// that saw a new literal reads this counter's new value too (x86 keeps
+// stores in order), which gives TSan the happens-before edge the hardware
+// gives through the literal. No-op otherwise.
 void publish_literals();
 void list_ops_func(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops, sled_regs *regs);
 }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdlib>
 
+#include "arch/frame.h"
 #include "core/dispatch.h"
 #include "core/thread_state.h"
 
@@ -40,6 +41,16 @@ IpSet *ipset_build(const std::vector<Site *> &sites) {
   return set;
 }
 
+void walk(uintptr_t ip, uintptr_t parent_ip, sled_ops *, sled_regs *regs);
+}  // namespace
+}  // namespace sled
+
+extern "C" __attribute__((visibility("hidden"))) sled_ops sled_list_walker_ops = {
+    sled::walk, nullptr, SLED_OPS_FL_RECURSION_SAFE, 0, {}};
+
+namespace sled {
+namespace {
+
 void walk(uintptr_t ip, uintptr_t parent_ip, sled_ops *, sled_regs *regs) {
   const WalkerSnapshot *snap = g_snapshot.load(std::memory_order_acquire);
   if (!snap) return;
@@ -47,8 +58,11 @@ void walk(uintptr_t ip, uintptr_t parent_ip, sled_ops *, sled_regs *regs) {
   for (uint32_t i = 0; i < snap->count; i++) {
     const WalkerEntry &e = snap->entries[i];
     if (!ipset_contains(e.ips, ip)) continue;
-    if (depth == 0 || (e.ops->flags & SLED_OPS_FL_RECURSION_SAFE)) e.ops->func(ip, parent_ip, e.ops, regs);
+    if (depth != 0 && !(e.ops->flags & SLED_OPS_FL_RECURSION_SAFE)) continue;
+    regs->ops = e.ops;
+    e.ops->func(ip, parent_ip, e.ops, regs);
   }
+  regs->ops = &sled_list_walker_ops;
 }
 
 }  // namespace
@@ -97,6 +111,3 @@ void walker_free(std::vector<void *> &retired) {
 }
 
 }  // namespace sled
-
-extern "C" __attribute__((visibility("hidden"))) sled_ops sled_list_walker_ops = {
-    sled::walk, nullptr, SLED_OPS_FL_RECURSION_SAFE, 0, {}};

@@ -112,17 +112,21 @@ OpsState *Registry::find_or_create_ops(sled_ops *o) {
   return ops.back().get();
 }
 
-Module *Registry::module_of(uintptr_t addr) {
+Module *Registry::module_of(const Site *site) {
   for (auto &m : modules)
-    if (m->segment_of(addr)) return m.get();
+    if (site >= m->sites.data() && site < m->sites.data() + m->sites.size()) return m.get();
   return nullptr;
 }
 
 Site *Registry::site_at(uintptr_t entry, Module **module_out) {
-  Module *m = module_of(entry);
-  Site *s = m ? m->find(entry) : nullptr;
-  if (module_out) *module_out = s ? m : nullptr;
-  return s;
+  // By module, not by segment: refused sites may lie outside the text.
+  for (auto &m : modules)
+    if (Site *s = m->find(entry)) {
+      if (module_out) *module_out = m.get();
+      return s;
+    }
+  if (module_out) *module_out = nullptr;
+  return nullptr;
 }
 
 namespace {

@@ -57,7 +57,7 @@ struct Registry {
 
   OpsState *find_ops(const sled_ops *o);
   OpsState *find_or_create_ops(sled_ops *o);
-  Module *module_of(uintptr_t addr);
+  Module *module_of(const Site *site);  // the module whose table holds it
   Site *site_at(uintptr_t entry, Module **module_out = nullptr);
 };
 

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 
 #include "arch/arch.h"
 #include "core/dispatch.h"
@@ -48,6 +49,20 @@ struct SiteChange {
 };
 
 constexpr uint64_t kCompiledLiteral = 0x9090909090909090ull;
+
+// Working memory of the update path, kept between calls (under the
+// registry lock): a batch of 100,000 sites would otherwise fault in fresh
+// pages for every vector on every call.
+struct Scratch {
+  std::vector<Delta> deltas;
+  std::vector<SiteChange> changes;
+  std::vector<arch::CodeWrite> code_writes;
+  SiteSet adds, removes;
+};
+Scratch &scratch() {
+  static Scratch *s = new Scratch();
+  return *s;
+}
 
 uintptr_t literal_addr(const Site &s) { return s.entry - arch::kLiteralSize; }
 
@@ -176,7 +191,8 @@ int verify_old_bytes(const std::vector<SiteChange> &changes, bool code_too) {
 int write_batch(Registry &r, std::vector<SiteChange> &changes) {
   bool code = !r.killed;
   PatchSession session;
-  std::vector<arch::CodeWrite> code_writes;
+  std::vector<arch::CodeWrite> &code_writes = scratch().code_writes;
+  code_writes.clear();
   for (SiteChange &c : changes) {
     const Site &s = *c.site;
     const TextSegment *seg = c.module->segment_of(s.entry);
@@ -195,6 +211,9 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes) {
     }
   }
   if (int err = session.open()) return err;
+  // Before the literal stores: a thread that sees a new literal sees this
+  // publication too (TSan's happens-before; see dispatch.h).
+  publish_literals();
   for (SiteChange &c : changes)
     if (c.new_ref != c.site->applied_literal) {
       // Release pairs with the dispatcher's acquire load: the ops' fields
@@ -203,7 +222,6 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes) {
       c.site->applied_literal = c.new_ref;
       r.stats.literal_writes++;
     }
-  publish_literals();
   if (int err = arch::poke_live(code_writes)) {
     set_last_error("membarrier(SYNC_CORE) failed (%d); sled stopped patching", err);
     r.killed = true;
@@ -223,12 +241,18 @@ void commit_traced(std::vector<Delta> &deltas) {
   };
   if (!std::is_sorted(deltas.begin(), deltas.end(), by_ops))
     std::stable_sort(deltas.begin(), deltas.end(), by_ops);
+  SiteSet &adds = scratch().adds, &removes = scratch().removes;
   for (size_t i = 0; i < deltas.size();) {
     OpsState *st = deltas[i].ops;
-    SiteSet adds, removes;
+    adds.clear();
+    removes.clear();
     for (; i < deltas.size() && deltas[i].ops == st; i++)
       (deltas[i].add ? adds : removes).push_back(deltas[i].site);
-    if (removes.empty())
+    if (removes.size() == st->traced.size() && adds.empty())
+      st->traced.clear();  // unregister: everything goes
+    else if (removes.empty() && st->traced.empty())
+      st->traced.assign(adds.begin(), adds.end());
+    else if (removes.empty())
       st->traced = set_union(st->traced, adds);
     else
       st->traced = set_union(set_difference(st->traced, removes), adds);
@@ -280,7 +304,8 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
 }
 
 int apply_deltas(Registry &r, std::vector<Delta> &deltas, const std::vector<const sled_ops *> &released) {
-  std::vector<SiteChange> changes;
+  std::vector<SiteChange> &changes = scratch().changes;
+  changes.clear();
   if (int err = plan_changes(r, deltas, &changes)) return err;
   return apply_changes(r, changes, deltas, released, false);
 }
@@ -288,12 +313,19 @@ int apply_deltas(Registry &r, std::vector<Delta> &deltas, const std::vector<cons
 }  // namespace
 
 int retrace_ops(Registry &r, OpsState &st, const SiteSet &target) {
-  std::vector<Delta> deltas;
-  SiteSet adds = set_difference(target, st.traced), removes = set_difference(st.traced, target);
+  std::vector<Delta> &deltas = scratch().deltas;
+  deltas.clear();
+  SiteSet &adds = scratch().adds, &removes = scratch().removes;
+  adds.clear();
+  removes.clear();
+  std::set_difference(target.begin(), target.end(), st.traced.begin(), st.traced.end(),
+                      std::back_inserter(adds));
+  std::set_difference(st.traced.begin(), st.traced.end(), target.begin(), target.end(),
+                      std::back_inserter(removes));
   deltas.reserve(adds.size() + removes.size());
   Module *m = nullptr;
   auto module_of = [&](const Site *s) {
-    if (!m || !m->segment_of(s->entry)) m = r.module_of(s->entry);
+    if (!m || s < m->sites.data() || s >= m->sites.data() + m->sites.size()) m = r.module_of(s);
     return m;
   };
   for (Site *s : removes) deltas.push_back(Delta{s, module_of(s), &st, false});
@@ -306,7 +338,8 @@ int retrace_ops(Registry &r, OpsState &st, const SiteSet &target) {
 }
 
 int attach_module(Registry &r, Module &m) {
-  std::vector<Delta> deltas;
+  std::vector<Delta> &deltas = scratch().deltas;
+  deltas.clear();
   Module *mods[] = {&m};
   for (auto &st : r.ops) {
     if (!st->registered) continue;
@@ -344,7 +377,8 @@ int switch_strategy(Registry &r, Strategy to) {
   // The walker must know every ops before any site calls the list trampoline.
   std::vector<void *> retired;
   if (to != Strategy::kCallops) walker_publish(r, true, &retired);
-  std::vector<SiteChange> changes;
+  std::vector<SiteChange> &changes = scratch().changes;
+  changes.clear();
   int err = 0;
   for (auto &m : r.modules)
     for (Site &s : m->sites) {

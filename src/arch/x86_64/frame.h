@@ -14,6 +14,7 @@
 #define SLED_FRAME_R10 56
 #define SLED_FRAME_XMM0 64      /* xmm0..xmm7, 16 bytes each */
 #define SLED_FRAME_THREAD 192   /* the thread record, kept across the callback */
+#define SLED_FRAME_OPS 200      /* the ops being called (IPMODIFY check) */
 #define SLED_FRAME_SIZE 208     /* multiple of 16: keeps the callback's stack aligned */
 #define SLED_OPS_FLAGS 16       /* offsetof(sled_ops, flags) */
 #define SLED_OPS_FL_SAVES_REGS_BIT 4 /* SLED_OPS_FL_SAVES_REGS */
@@ -28,7 +29,7 @@ struct sled_regs {
   uint64_t gpr[8]; /* rdi rsi rdx rcx r8 r9 rax r10 */
   unsigned char xmm[8][16];
   void *thread;
-  uint64_t pad;
+  const sled_ops *ops;
 
   uintptr_t *body_slot() { return reinterpret_cast<uintptr_t *>(reinterpret_cast<char *>(this) + SLED_FRAME_SIZE); }
   const uintptr_t *body_slot() const {
@@ -48,6 +49,7 @@ static_assert(offsetof(sled_regs, gpr) == SLED_FRAME_RDI);
 static_assert(offsetof(sled_regs, gpr) + 7 * 8 == SLED_FRAME_R10);
 static_assert(offsetof(sled_regs, xmm) == SLED_FRAME_XMM0);
 static_assert(offsetof(sled_regs, thread) == SLED_FRAME_THREAD);
+static_assert(offsetof(sled_regs, ops) == SLED_FRAME_OPS);
 static_assert(sizeof(sled_regs) == SLED_FRAME_SIZE);
 static_assert(SLED_FRAME_SIZE % 16 == 0);
 static_assert(offsetof(sled_ops, flags) == SLED_OPS_FLAGS);

@@ -110,6 +110,7 @@
 .endif
         add     $8, %rdi                        /* ip: the function's entry */
         mov     %rsp, %rcx                      /* regs */
+        mov     %rdx, SLED_FRAME_OPS(%rsp)      /* for sled_regs_set_ip's check */
         testl   $SLED_OPS_FL_SAVES_REGS_BIT, SLED_OPS_FLAGS(%rdx)
         jz      .Lsave_fp\@
         call    *(%rdx)                         /* ops->func(ip, parent, ops, regs) */

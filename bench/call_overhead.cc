@@ -1,0 +1,291 @@
+/* call_overhead.cc — sled-bench-call: what one call of a tiny function costs
+ * in each tracing state, and the markdown table that compares them.
+ *
+ *   1  uninstrumented            tiny_plain: the same code, no patch site
+ *   2  instrumented, no ops      tiny_traced, its entry a 5-byte NOP
+ *   3  one ops, empty callback   site → trampoline → callback (recursion guard on)
+ *   3r one ops, RECURSION_SAFE   the same without sled's recursion guard
+ *   4  ops on another function   tiny_traced disabled while an ops traces other_traced
+ *   5  two ops on this function  the literal names the list ops
+ *
+ * Each loop makes one direct call per iteration to a noinline function of
+ * another translation unit (the compiler cannot inline or hoist it), chained
+ * through its result. Before a loop, the site is checked to be in the state
+ * claimed (enabled, number of ops); a mismatch skips the run with an error
+ * instead of printing a misleading figure. Flags: Google Benchmark's, plus
+ * --sled_strategy=NAME (callops | list | dyntramp). After the usual console
+ * output comes a table: median (or only) CPU time per call, its ratio to
+ * state 1 and overhead in ns over state 1, and the real time per call.
+ */
+#include <sled/sled.h>
+
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tiny.h"
+
+namespace {
+
+void empty_callback(uintptr_t, uintptr_t, sled_ops*, sled_regs*) {}
+
+uintptr_t ip_of(int (*fn)(int)) { return reinterpret_cast<uintptr_t>(fn); }
+
+std::string describe(const char* what, int rc) {
+  std::string text = std::string(what) + ": " + sled_strerror(rc);
+  const char* detail = sled_last_error();
+  if (detail && *detail) text += std::string(" (") + detail + ")";
+  return text;
+}
+
+/* An ops with an empty callback tracing `filter`, registered for one run. */
+class ScopedOps {
+ public:
+  explicit ScopedOps(const char* filter, uint32_t flags = 0) {
+    ops_.func = empty_callback;
+    ops_.flags = flags;
+    if (int rc = sled_set_filter(&ops_, filter, 1); rc < 0) {
+      error_ = describe("sled_set_filter", rc);
+    } else if (rc = sled_register_ops(&ops_); rc < 0) {
+      error_ = describe("sled_register_ops", rc);
+    } else {
+      registered_ = true;
+    }
+  }
+  ScopedOps(const ScopedOps&) = delete;
+  ScopedOps& operator=(const ScopedOps&) = delete;
+  ~ScopedOps() {
+    if (registered_) (void)sled_unregister_ops(&ops_);
+  }
+  /* False (and the run skipped) if the ops could not be set up. */
+  bool ready(benchmark::State& state) const {
+    if (!registered_) state.SkipWithError(error_.c_str());
+    return registered_;
+  }
+
+ private:
+  sled_ops ops_{};
+  bool registered_ = false;
+  std::string error_;
+};
+
+const char* dispatch_name(int dispatch) {
+  switch (dispatch) {
+    case SLED_DISPATCH_NONE: return "literal: nop ops";
+    case SLED_DISPATCH_DIRECT: return "literal: the ops";
+    case SLED_DISPATCH_LIST: return "literal: list ops";
+  }
+  return "literal: ?";
+}
+
+/* Checks that fn's site is traced by exactly nr_ops ops (and enabled iff
+ * nr_ops > 0); labels the run with what its literal names. */
+bool expect_site(benchmark::State& state, int (*fn)(int), const char* name, unsigned nr_ops) {
+  sled_site_info info{};
+  if (int rc = sled_site_lookup(ip_of(fn), &info); rc < 0) {
+    state.SkipWithError(describe(name, rc).c_str());
+    return false;
+  }
+  const bool enabled = info.enabled != 0;
+  if (info.refusal != SLED_SITE_OK || info.nr_ops != nr_ops || enabled != (nr_ops > 0)) {
+    char text[160];
+    std::snprintf(text, sizeof text, "%s: expected %u ops and %s, found refusal %d, %u ops, %s",
+                  name, nr_ops, nr_ops ? "enabled" : "disabled", info.refusal, info.nr_ops,
+                  enabled ? "enabled" : "disabled");
+    state.SkipWithError(text);
+    return false;
+  }
+  if (fn == tiny_traced) state.SetLabel(dispatch_name(info.dispatch));
+  return true;
+}
+
+/* One call per iteration, each taking the previous result: a latency chain
+ * kept in registers. DoNotOptimize gets a const reference on purpose: with
+ * clang, the non-const overload ("+r,m") spills x to the stack each time,
+ * adding a store-forwarding delay (~1 ns) to every state's figure. */
+template <int (*Fn)(int)>
+void call_loop(benchmark::State& state) {
+  int x = 0;
+  for (auto _ : state) {
+    x = Fn(x);
+    benchmark::DoNotOptimize(std::as_const(x));
+  }
+}
+
+void uninstrumented(benchmark::State& state) { call_loop<tiny_plain>(state); }
+
+void instrumented_off(benchmark::State& state) {
+  if (expect_site(state, tiny_traced, "tiny_traced", 0)) call_loop<tiny_traced>(state);
+}
+
+void one_ops(benchmark::State& state) {
+  ScopedOps ops("tiny_traced");
+  if (ops.ready(state) && expect_site(state, tiny_traced, "tiny_traced", 1))
+    call_loop<tiny_traced>(state);
+}
+
+void one_ops_recursion_safe(benchmark::State& state) {
+  ScopedOps ops("tiny_traced", SLED_OPS_FL_RECURSION_SAFE);
+  if (ops.ready(state) && expect_site(state, tiny_traced, "tiny_traced", 1))
+    call_loop<tiny_traced>(state);
+}
+
+void ops_elsewhere(benchmark::State& state) {
+  ScopedOps ops("other_traced");
+  if (ops.ready(state) && expect_site(state, other_traced, "other_traced", 1) &&
+      expect_site(state, tiny_traced, "tiny_traced", 0))
+    call_loop<tiny_traced>(state);
+}
+
+void two_ops(benchmark::State& state) {
+  ScopedOps first("tiny_traced"), second("tiny_traced");
+  if (first.ready(state) && second.ready(state) &&
+      expect_site(state, tiny_traced, "tiny_traced", 2))
+    call_loop<tiny_traced>(state);
+}
+
+/* The table's rows, in order; `name` is the benchmark's name. */
+struct Row {
+  const char* name;
+  const char* description;
+  void (*run)(benchmark::State&);
+};
+constexpr Row kRows[] = {
+    {"1_uninstrumented", "1. uninstrumented (no patch site)", uninstrumented},
+    {"2_instrumented_off", "2. instrumented, no ops", instrumented_off},
+    {"3_one_ops", "3. one ops, empty callback", one_ops},
+    {"3r_one_ops_recursion_safe", "3r. one ops, RECURSION_SAFE", one_ops_recursion_safe},
+    {"4_ops_elsewhere", "4. ops on another function only", ops_elsewhere},
+    {"5_two_ops", "5. two ops on this function", two_ops},
+};
+
+/* Per-call times of one benchmark, in ns. */
+struct Figure {
+  double cpu = -1, real = -1;
+};
+
+/* The console reporter, also keeping each benchmark's time per call: the
+ * "median" aggregate when repetitions give one, else the median of the runs
+ * seen. CPU time leads the table: on a shared machine, real time also counts
+ * the time other processes held the core. */
+class TableReporter : public benchmark::ConsoleReporter {
+ public:
+  using ConsoleReporter::ConsoleReporter;
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      const std::string name = run.run_name.str();
+      if (run.error_occurred) {
+        errors_[name] = run.error_message;
+      } else if (run.run_type == Run::RT_Aggregate) {
+        if (run.aggregate_name == "median") medians_[name] = figure_of(run);
+      } else {
+        samples_[name].push_back(figure_of(run));
+      }
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+
+  /* Prints the markdown table of the states that ran; false if one failed. */
+  bool print_table(std::FILE* out) {
+    const Figure base = figure("1_uninstrumented");
+    std::fprintf(out,
+                 "\n| state | ns/call (cpu) | ratio | overhead ns | ns/call (real) |\n"
+                 "|---|---:|---:|---:|---:|\n");
+    for (const Row& row : kRows) {
+      const Figure f = figure(row.name);
+      if (auto error = errors_.find(row.name); error != errors_.end()) {
+        std::fprintf(out, "| %s | — | — | — | failed: %s |\n", row.description,
+                     error->second.c_str());
+      } else if (f.cpu < 0) {
+        continue;  // filtered out
+      } else if (base.cpu > 0) {
+        std::fprintf(out, "| %s | %.2f | %.2f | %+.2f | %.2f |\n", row.description, f.cpu,
+                     f.cpu / base.cpu, f.cpu - base.cpu, f.real);
+      } else {
+        std::fprintf(out, "| %s | %.2f | — | — | %.2f |\n", row.description, f.cpu, f.real);
+      }
+    }
+    return errors_.empty();
+  }
+
+ private:
+  static Figure figure_of(const Run& run) {  // one call per iteration
+    const double ns = 1e9 / benchmark::GetTimeUnitMultiplier(run.time_unit);
+    return {run.GetAdjustedCPUTime() * ns, run.GetAdjustedRealTime() * ns};
+  }
+  static double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t mid = v.size() / 2;
+    return v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+  }
+  Figure figure(const std::string& name) const {
+    if (auto found = medians_.find(name); found != medians_.end()) return found->second;
+    auto found = samples_.find(name);
+    if (found == samples_.end() || found->second.empty()) return {};
+    std::vector<double> cpu, real;
+    for (const Figure& f : found->second) cpu.push_back(f.cpu), real.push_back(f.real);
+    return {median(cpu), median(real)};
+  }
+
+  std::map<std::string, Figure> medians_;
+  std::map<std::string, std::vector<Figure>> samples_;
+  std::map<std::string, std::string> errors_;
+};
+
+/* Takes --sled_strategy=NAME out of argv; nullptr if absent. */
+const char* take_strategy_flag(int* argc, char** argv) {
+  static const char kFlag[] = "--sled_strategy=";
+  const char* strategy = nullptr;
+  int kept = 1;
+  for (int i = 1; i < *argc; ++i) {
+    if (std::strncmp(argv[i], kFlag, sizeof kFlag - 1) == 0)
+      strategy = argv[i] + sizeof kFlag - 1;
+    else
+      argv[kept++] = argv[i];
+  }
+  *argc = kept;
+  argv[kept] = nullptr;
+  return strategy;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* strategy = take_strategy_flag(&argc, argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  if (strategy) {
+    if (int rc = sled_set_strategy(strategy); rc < 0) {
+      std::fprintf(stderr, "sled-bench-call: %s\n", describe("sled_set_strategy", rc).c_str());
+      return 1;
+    }
+  }
+  sled_site_info info{};
+  if (int rc = sled_site_lookup(ip_of(tiny_traced), &info); rc < 0 || info.refusal != SLED_SITE_OK) {
+    std::fprintf(stderr, "sled-bench-call: tiny_traced cannot be traced: %s\n",
+                 rc < 0 ? describe("sled_site_lookup", rc).c_str() : "site refused");
+    return 1;
+  }
+  for (const Row& row : kRows)
+    benchmark::RegisterBenchmark(row.name, row.run)->Unit(benchmark::kNanosecond);
+
+  TableReporter reporter(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_Defaults
+                                               : benchmark::ConsoleReporter::OO_None);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  std::fflush(stdout);
+  std::printf("\nsled-bench-call: strategy %s, %zu sites, compiler %s; time per call,"
+              " median when repeated\n",
+              sled_get_strategy(), sled_site_count(), __VERSION__);
+  const bool all_ran = reporter.print_table(stdout);
+  benchmark::Shutdown();
+  return all_ran ? 0 : 1;
+}

@@ -1,0 +1,116 @@
+# Builds instrumented test fixtures with a chosen compiler, independent of the
+# project compiler: a fixture source becomes an object file through
+# add_custom_command (`-c -O2 -g` + sled's patch-site flags + variant flags),
+# which is then linked into a gtest executable or a shared library built by
+# the project compiler. Fixtures never get sanitizer flags (a gcc object must
+# not pull in gcc's sanitizer runtime): only the final link of a test
+# executable carries -fsanitize (added globally by the top level, removed
+# here from the fixture libraries).
+
+find_program(SLED_TEST_GCC NAMES gcc REQUIRED)
+find_program(SLED_TEST_CLANG NAMES clang REQUIRED)
+find_program(SLED_TEST_CLANGXX NAMES clang++ REQUIRED)
+
+# TSan only runs position-independent executables: non-PIE variants are
+# skipped in a build whose SLED_SANITIZE contains "thread".
+if(SLED_SANITIZE MATCHES "thread")
+  set(SLED_TEST_PIE_MODES pie)
+else()
+  set(SLED_TEST_PIE_MODES pie nopie)
+endif()
+
+# Flags for the PIE mode of a fixture object / test executable.
+set(SLED_TEST_PIE_FLAGS_pie -fPIE)
+set(SLED_TEST_PIE_FLAGS_nopie -fno-pie)
+set(SLED_TEST_PIE_FLAGS_pic -fPIC)
+# Flags for the CET mode (endbr64 before the patch NOPs).
+set(SLED_TEST_CET_FLAGS_plain)
+set(SLED_TEST_CET_FLAGS_cet -fcf-protection=branch)
+
+# The compiler command for a fixture compiler name (gcc | clang | clang++).
+function(sled_test_compiler_path out_var name)
+  if(name STREQUAL "gcc")
+    set(${out_var} ${SLED_TEST_GCC} PARENT_SCOPE)
+  elseif(name STREQUAL "clang")
+    set(${out_var} ${SLED_TEST_CLANG} PARENT_SCOPE)
+  elseif(name STREQUAL "clang++")
+    set(${out_var} ${SLED_TEST_CLANGXX} PARENT_SCOPE)
+  else()
+    message(FATAL_ERROR "sled tests: unknown fixture compiler '${name}'")
+  endif()
+endfunction()
+
+# sled_fixture_object(<out_var> NAME <unique name> SOURCE <file>
+#                     COMPILER gcc|clang|clang++ [FLAGS ...] [PLAIN])
+# Compiles SOURCE into ${CMAKE_CURRENT_BINARY_DIR}/fixtures/<NAME>.o and sets
+# <out_var> to that path. PLAIN leaves out the patch-site flags (for assembly
+# that lays out its own sites).
+function(sled_fixture_object out_var)
+  cmake_parse_arguments(F "PLAIN" "NAME;SOURCE;COMPILER" "FLAGS" ${ARGN})
+  sled_test_compiler_path(cc ${F_COMPILER})
+  get_filename_component(src ${F_SOURCE} ABSOLUTE)
+  set(obj ${CMAKE_CURRENT_BINARY_DIR}/fixtures/${F_NAME}.o)
+  set(instrument ${SLED_INSTRUMENT_FLAGS})
+  separate_arguments(instrument UNIX_COMMAND "${instrument}")
+  if(F_PLAIN)
+    set(instrument)
+  endif()
+  set(lang_flags)
+  if(F_COMPILER STREQUAL "clang++")
+    set(lang_flags -std=c++17)
+  elseif(src MATCHES "\\.c$")
+    set(lang_flags -std=gnu11)
+  endif()
+  add_custom_command(
+    OUTPUT ${obj}
+    COMMAND ${cc} -c -O2 -g -Wall ${lang_flags} ${instrument} ${F_FLAGS}
+            -I${CMAKE_CURRENT_SOURCE_DIR}/fixtures
+            -MD -MF ${obj}.d -o ${obj} ${src}
+    DEPENDS ${src}
+    DEPFILE ${obj}.d
+    COMMENT "Fixture ${F_NAME}: ${F_COMPILER} ${F_FLAGS}"
+    VERBATIM)
+  set_source_files_properties(${obj} PROPERTIES EXTERNAL_OBJECT TRUE GENERATED TRUE)
+  set(${out_var} ${obj} PARENT_SCOPE)
+endfunction()
+
+# sled_fixture_shared_library(<target> SOURCE <file> COMPILER <name>
+#                             [OUTPUT_NAME <name>] [FLAGS ...] [PLAIN])
+# A shared library made of one fixture object compiled with -fPIC.
+function(sled_fixture_shared_library target)
+  cmake_parse_arguments(F "PLAIN" "SOURCE;COMPILER;OUTPUT_NAME" "FLAGS" ${ARGN})
+  set(plain)
+  if(F_PLAIN)
+    set(plain PLAIN)
+  endif()
+  sled_fixture_object(obj NAME ${target} SOURCE ${F_SOURCE} COMPILER ${F_COMPILER}
+                      FLAGS -fPIC ${F_FLAGS} ${plain})
+  add_library(${target} SHARED ${obj})
+  # A plain library: drop the directory's link options (-fsanitize=...).
+  set_target_properties(${target} PROPERTIES LINKER_LANGUAGE C LINK_OPTIONS "")
+  if(F_OUTPUT_NAME)
+    set_target_properties(${target} PROPERTIES OUTPUT_NAME ${F_OUTPUT_NAME})
+  endif()
+endfunction()
+
+# sled_test_executable(<target> PIE pie|nopie SOURCES ... LIBRARIES ...)
+# A gtest executable linked by the project compiler; nopie links with
+# -no-pie. Registered as one ctest test.
+function(sled_test_executable target)
+  cmake_parse_arguments(T "" "PIE;TIMEOUT" "SOURCES;LIBRARIES;LABELS" ${ARGN})
+  add_executable(${target} ${T_SOURCES})
+  target_link_libraries(${target} PRIVATE ${T_LIBRARIES} sled::sled GTest::gtest_main
+                        ${CMAKE_DL_LIBS} Threads::Threads)
+  if(T_PIE STREQUAL "nopie")
+    set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
+    target_link_options(${target} PRIVATE -no-pie)
+  else()
+    set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+    target_link_options(${target} PRIVATE -pie)
+  endif()
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 120)
+  endif()
+  add_test(NAME ${target} COMMAND ${target})
+  set_tests_properties(${target} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}")
+endfunction()

@@ -1,0 +1,98 @@
+// sled_test_support.h — helpers shared by the end-to-end test drivers: a
+// recording ops (Tracer), site and patch-byte inspection, the W^X check of
+// /proc/self/maps, and real addresses of shared-library functions. Built
+// without sled's instrumentation flags, like every driver.
+#ifndef SLED_TESTS_SLED_TEST_SUPPORT_H
+#define SLED_TESTS_SLED_TEST_SUPPORT_H
+
+#include <sled/sled.h>
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace sled_test {
+
+// What a callback saw on one call.
+struct Hit {
+  uintptr_t ip = 0;
+  uintptr_t parent_ip = 0;
+  uintptr_t regs_ip = 0;          // sled_regs_ip
+  uintptr_t regs_return = 0;      // sled_regs_return_address
+  uintptr_t word_at_sp = 0;       // *(uintptr_t *)sled_regs_stack_pointer
+  uintptr_t args[6] = {};         // sled_regs_arg(0..5)
+  const sled_ops *ops = nullptr;  // the ops passed to the callback
+};
+
+// A registered client that records every call it sees. The sled_ops lives
+// inside the object, so a Tracer must not move; the destructor unregisters.
+class Tracer {
+ public:
+  // Runs inside the callback after the hit is recorded (no lock held).
+  using Hook = std::function<void(Tracer &, const Hit &, sled_regs *)>;
+
+  explicit Tracer(uint32_t flags = 0);
+  ~Tracer();
+  Tracer(const Tracer &) = delete;
+  Tracer &operator=(const Tracer &) = delete;
+
+  sled_ops *ops() { return &ops_; }
+  int Register() { return sled_register_ops(&ops_); }
+  int Unregister() { return sled_unregister_ops(&ops_); }
+  int SetFilter(const char *patterns, int reset = 1) {
+    return sled_set_filter(&ops_, patterns, reset);
+  }
+  int SetNotrace(const char *patterns, int reset = 1) {
+    return sled_set_notrace(&ops_, patterns, reset);
+  }
+  void SetHook(Hook hook) { hook_ = std::move(hook); }
+
+  size_t Count(uintptr_t ip) const;  // calls seen of the function at ip
+  size_t Total() const;              // calls seen in all
+  std::vector<Hit> Hits() const;
+  void Clear();
+
+ private:
+  static void Callback(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops,
+                       sled_regs *regs);
+  sled_ops ops_{};
+  mutable std::mutex mu_;
+  std::vector<Hit> hits_;
+  Hook hook_;
+};
+
+template <class F> uintptr_t Addr(F *f) {
+  return reinterpret_cast<uintptr_t>(f);
+}
+
+// The 5 patchable bytes of the function at ip (after endbr64 if present).
+const uint8_t *PatchBytes(uintptr_t ip);
+bool HasEndbr64(uintptr_t ip);
+// Disabled site: the 5-byte NOP 0f 1f 44 00 xx.
+bool IsFiveByteNop(const uint8_t *p);
+// The 8-byte literal before the entry, read as an ops pointer.
+const sled_ops *LiteralAt(uintptr_t ip);
+
+// sled_site_lookup that fails the current test when the site is missing.
+sled_site_info SiteInfo(uintptr_t ip);
+sled_stats Stats();
+
+// Names of the sites some ops traces now (nr_ops > 0).
+std::set<std::string> TracedSiteNames();
+
+// A line of /proc/self/maps that is writable and executable, or "".
+std::string WritableExecutableMapping();
+
+// Basename of /proc/self/exe.
+std::string ExeBasename();
+
+// The real address of symbol in an already loaded library (its own
+// definition, not the executable's canonical PLT entry); 0 if not found.
+uintptr_t LibrarySymbol(const char *library, const char *symbol);
+
+}  // namespace sled_test
+
+#endif
