@@ -5,6 +5,7 @@
  *   2  instrumented, no ops      tiny_traced, its entry a 5-byte NOP
  *   3  one ops, empty callback   site → trampoline → callback (recursion guard on)
  *   3r one ops, RECURSION_SAFE   the same without sled's recursion guard
+ *   3s one ops, SAVES_REGS       a preserve_all callback: no xmm0-7 saves
  *   4  ops on another function   tiny_traced disabled while an ops traces other_traced
  *   5  two ops on this function  the literal names the list ops
  *
@@ -49,8 +50,8 @@ std::string describe(const char* what, int rc) {
 /* An ops with an empty callback tracing `filter`, registered for one run. */
 class ScopedOps {
  public:
-  explicit ScopedOps(const char* filter, uint32_t flags = 0) {
-    ops_.func = empty_callback;
+  explicit ScopedOps(const char* filter, uint32_t flags = 0, sled_func_t func = empty_callback) {
+    ops_.func = func;
     ops_.flags = flags;
     if (int rc = sled_set_filter(&ops_, filter, 1); rc < 0) {
       error_ = describe("sled_set_filter", rc);
@@ -138,6 +139,17 @@ void one_ops_recursion_safe(benchmark::State& state) {
     call_loop<tiny_traced>(state);
 }
 
+/* An empty callback in clang's preserve_all convention: it saves what it
+ * uses itself, so the trampoline skips xmm0-7 (SLED_OPS_FL_SAVES_REGS). */
+SLED_SAVES_REGS void empty_callback_saves_regs(uintptr_t, uintptr_t, sled_ops*, sled_regs*) {}
+
+void one_ops_saves_regs(benchmark::State& state) {
+  ScopedOps ops("tiny_traced", SLED_OPS_FL_SAVES_REGS,
+                reinterpret_cast<sled_func_t>(&empty_callback_saves_regs));
+  if (ops.ready(state) && expect_site(state, tiny_traced, "tiny_traced", 1))
+    call_loop<tiny_traced>(state);
+}
+
 void ops_elsewhere(benchmark::State& state) {
   ScopedOps ops("other_traced");
   if (ops.ready(state) && expect_site(state, other_traced, "other_traced", 1) &&
@@ -163,6 +175,7 @@ constexpr Row kRows[] = {
     {"2_instrumented_off", "2. instrumented, no ops", instrumented_off},
     {"3_one_ops", "3. one ops, empty callback", one_ops},
     {"3r_one_ops_recursion_safe", "3r. one ops, RECURSION_SAFE", one_ops_recursion_safe},
+    {"3s_one_ops_saves_regs", "3s. one ops, SAVES_REGS (preserve_all)", one_ops_saves_regs},
     {"4_ops_elsewhere", "4. ops on another function only", ops_elsewhere},
     {"5_two_ops", "5. two ops on this function", two_ops},
 };

@@ -193,6 +193,7 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes) {
   PatchSession session;
   std::vector<arch::CodeWrite> &code_writes = scratch().code_writes;
   code_writes.clear();
+  code_writes.reserve(changes.size());
   for (SiteChange &c : changes) {
     const Site &s = *c.site;
     const TextSegment *seg = c.module->segment_of(s.entry);

@@ -156,6 +156,7 @@ int poke_live(std::span<const CodeWrite> writes) {
   reclaim_trap_handler();  // the program may have installed its own since
   unpublish_batch();
   g_batch_storage.clear();
+  g_batch_storage.reserve(writes.size());
   for (const CodeWrite &w : writes) g_batch_storage.push_back(w.addr);
   std::sort(g_batch_storage.begin(), g_batch_storage.end());
   g_batch_slot = Batch{g_batch_storage.data(), g_batch_storage.size()};
