@@ -1,7 +1,10 @@
 // stress_test.cc — live patching under load. Worker threads call the
 // instrumented st_f* functions in a loop while the control thread (the test
 // thread) registers, unregisters, re-filters and toggles notrace on three
-// heap-allocated ops, thousands of times, under each dispatch strategy.
+// heap-allocated ops, thousands of times, under each dispatch strategy
+// (Stress.ExactCountsWhileOpsComeAndGo), and while it also switches the
+// dispatch strategy live, callops -> list -> dyntramp -> callops ..., between
+// those steps (LiveStrategySwitch.ExactCountsWhileTheStrategyChanges).
 //
 // Exactness: the control thread publishes the traced set (which ops slot
 // traces which function) with a sequence number after every API call has
@@ -14,6 +17,10 @@
 //   - a transition in between: ops untouched by that one step must still be
 //     exact (every intermediate state is correct); the slot being changed
 //     sees the call at most once;
+//   - a strategy switch in between (the step is marked as one in the word):
+//     at most once for every ops: a thread that reaches a site while its
+//     call is being moved to another trampoline may skip the callbacks
+//     (documented); it never runs one twice or for the wrong function;
 //   - anything else: at most once, with the right ip and argument.
 // Lifetime: an ops is freed right after sled_unregister_ops returns, with its
 // private_data poisoned first; a callback that still runs for it is counted
@@ -41,6 +48,9 @@ double st_f2(long x, double d);
 #ifndef SLED_STRESS_STEPS
 #define SLED_STRESS_STEPS 800  // control steps per strategy
 #endif
+#ifndef SLED_STRESS_SWITCHES
+#define SLED_STRESS_SWITCHES 300  // live strategy switches
+#endif
 
 namespace {
 
@@ -61,19 +71,23 @@ uintptr_t FunctionAddress(int f) {
 // bits 0..8   traced: bit f * kOps + o set when ops slot o traces function f
 // bits 9..10  the slot being changed (valid when busy)
 // bit  11     busy: an API call is in progress
+// bit  12     the step in progress (busy) or just completed (published) is
+//             a strategy switch: the traced bits do not change
 // bits 16..63 sequence number of the last completed step
 struct State {
   uint32_t traced;
   int changing;
   bool busy;
   uint64_t seq;
+  bool switching = false;
 
   static State Decode(uint64_t w) {
     return {uint32_t(w & 0x1ff), int((w >> 9) & 3), ((w >> 11) & 1) != 0,
-            w >> 16};
+            w >> 16, ((w >> 12) & 1) != 0};
   }
   uint64_t Encode() const {
-    return traced | uint64_t(changing) << 9 | uint64_t(busy) << 11 | seq << 16;
+    return traced | uint64_t(changing) << 9 | uint64_t(busy) << 11 |
+           uint64_t(switching) << 12 | seq << 16;
   }
   bool Traces(int f, int o) const { return (traced >> (f * kOps + o)) & 1; }
 };
@@ -119,6 +133,8 @@ struct WorkerReport {
   std::atomic<uint64_t> stable_calls{0};  // checked exactly, in one state
   uint64_t calls = 0;
   uint64_t transition_calls = 0;
+  uint64_t switch_calls = 0;    // calls that overlapped a strategy switch
+  uint64_t switch_skipped = 0;  // ... and missed a callback (allowed)
   uint64_t errors = 0;
   std::vector<std::string> messages;  // the first few errors
 
@@ -136,8 +152,19 @@ bool CallFunction(int f, long x) {
   }
 }
 
+// Whether the call overlapped one strategy switch and no other step: the
+// words read before and after both belong to that step (its busy word, the
+// state it started from or the state it published).
+bool OverlapsOnlyASwitch(State before, State after) {
+  if (!before.busy && !after.busy && before.seq == after.seq) return false;  // stable
+  if (before.busy && !before.switching) return false;
+  const uint64_t n = before.seq;  // the switch runs from state n to n + 1
+  return after.switching && ((after.busy && after.seq == n) || (!after.busy && after.seq == n + 1));
+}
+
 void CheckCall(WorkerReport &r, int f, long x, State before, State after) {
   const bool stable = !before.busy && !after.busy && before.seq == after.seq;
+  const bool in_switch = OverlapsOnlyASwitch(before, after);
   // A one-step transition whose changing slot is known: 'after' is either
   // the busy word of that step or the state it published.
   const bool one_step =
@@ -146,13 +173,13 @@ void CheckCall(WorkerReport &r, int f, long x, State before, State after) {
        (!after.busy && after.seq == before.seq + 1));
   for (int o = 0; o < kOps; o++) {
     const uint32_t hits = t_hits[o];
-    char what[160];
+    char what[200];
     std::snprintf(what, sizeof what,
-                  "f%d ops%d hits=%u before{seq=%llu traced=%03x} "
-                  "after{seq=%llu traced=%03x busy=%d slot=%d}",
-                  f, o, hits, (unsigned long long)before.seq, before.traced,
-                  (unsigned long long)after.seq, after.traced, after.busy,
-                  after.changing);
+                  "f%d ops%d hits=%u before{seq=%llu traced=%03x busy=%d switch=%d} "
+                  "after{seq=%llu traced=%03x busy=%d slot=%d switch=%d}",
+                  f, o, hits, (unsigned long long)before.seq, before.traced, before.busy,
+                  before.switching, (unsigned long long)after.seq, after.traced, after.busy,
+                  after.changing, after.switching);
     if (hits > 1) r.Error(std::string("counted twice: ") + what);
     if (hits && t_ip[o] != FunctionAddress(f))
       r.Error(std::string("wrong ip: ") + what);
@@ -160,6 +187,11 @@ void CheckCall(WorkerReport &r, int f, long x, State before, State after) {
     if (stable) {
       if (hits != uint32_t(before.Traces(f, o)))
         r.Error(std::string("stable state miscounted: ") + what);
+    } else if (in_switch) {
+      // A strategy switch: the traced set is the same before and after; a
+      // call overlapping the rewrite may skip its callbacks, never more.
+      if (hits && !before.Traces(f, o))
+        r.Error(std::string("untraced ops called during a switch: ") + what);
     } else if (one_step) {
       // Busy 'after' words carry the old traced bits; the slot being changed
       // is named in either word of the step.
@@ -188,6 +220,14 @@ void WorkerLoop(int id, WorkerReport *report) {
     State after = State::Decode(g_state.load(std::memory_order_seq_cst));
     CheckCall(*report, f, x, before, after);
     report->calls++;
+    if (OverlapsOnlyASwitch(before, after)) {
+      report->switch_calls++;
+      for (int o = 0; o < kOps; o++)
+        if (before.Traces(f, o) && t_hits[o] == 0) {
+          report->switch_skipped++;
+          break;
+        }
+    }
     if (!before.busy && !after.busy && before.seq == after.seq) {
       report->stable_calls.fetch_add(1, std::memory_order_relaxed);
       if (before.seq != seq_seen) seq_seen = before.seq, stable_in_seq = 0;
@@ -236,6 +276,18 @@ class Controller {
       }
     }
     Publish();
+    WaitForWorkers();
+  }
+
+  // Switches the dispatch strategy live, marked as such in the state word.
+  void Switch(const char *strategy) {
+    Begin(0, true);
+    Check(sled_set_strategy(strategy));
+    const char *now = sled_get_strategy();
+    if (std::strcmp(now, strategy) != 0 && api_failures++ == 0)
+      first_failure = std::string("sled_get_strategy() is ") + now + " after switching to " +
+                      strategy;
+    Publish(true);
     WaitForWorkers();
   }
 
@@ -311,13 +363,13 @@ class Controller {
     return bits;
   }
 
-  void Begin(int changing) {
-    State st{Traced(), changing, true, seq_};
+  void Begin(int changing, bool switching = false) {
+    State st{Traced(), changing, true, seq_, switching};
     g_state.store(st.Encode(), std::memory_order_seq_cst);
   }
 
-  void Publish() {
-    State st{Traced(), 0, false, ++seq_};
+  void Publish(bool switching = false) {
+    State st{Traced(), 0, false, ++seq_, switching};
     g_state.store(st.Encode(), std::memory_order_release);
   }
 
@@ -344,13 +396,10 @@ class Controller {
   uint64_t seq_ = 0;
 };
 
-class Stress : public ::testing::TestWithParam<const char *> {
- protected:
-  void SetUp() override { ASSERT_EQ(sled_set_strategy(GetParam()), 0); }
-  void TearDown() override { sled_set_strategy("callops"); }
-};
-
-TEST_P(Stress, ExactCountsWhileOpsComeAndGo) {
+// Runs the workers while `control_loop` drives the controller, then checks
+// every report. `label` names the run in the summary lines.
+template <class ControlLoop>
+void RunWorkersUnder(const char *label, unsigned seed, ControlLoop control_loop) {
   // Scan (and normalise GCC's NOPs) before any worker runs.
   ASSERT_GE(sled_site_count(), size_t(kFunctions));
   for (int f = 0; f < kFunctions; f++) {
@@ -366,9 +415,8 @@ TEST_P(Stress, ExactCountsWhileOpsComeAndGo) {
   std::vector<std::thread> workers;
   for (int w = 0; w < kWorkers; w++) workers.emplace_back(WorkerLoop, w, &reports[w]);
 
-  Controller control(reports, 12345u + unsigned(std::strlen(GetParam())));
-  for (int step = 0; step < SLED_STRESS_STEPS && control.stuck_workers == 0; step++)
-    control.Step();
+  Controller control(reports, seed);
+  const int steps = control_loop(control);  // published states
   control.UnregisterAll();
   g_stop.store(true);
   for (std::thread &t : workers) t.join();
@@ -381,11 +429,13 @@ TEST_P(Stress, ExactCountsWhileOpsComeAndGo) {
     EXPECT_EQ(r.errors, 0u) << "worker " << w;
     for (const std::string &m : r.messages) ADD_FAILURE() << "worker " << w << ": " << m;
     // Every published state was checked by every worker at least twice.
-    EXPECT_GE(r.stable_calls.load(), 2u * SLED_STRESS_STEPS) << "worker " << w;
-    std::printf("[ stress   ] %s worker %d: %llu calls, %llu exact, %llu in transitions\n",
-                GetParam(), w, (unsigned long long)r.calls,
+    EXPECT_GE(r.stable_calls.load(), 2u * uint64_t(steps)) << "worker " << w;
+    std::printf("[ stress   ] %s worker %d: %llu calls, %llu exact, %llu in transitions"
+                " (%llu overlapping a switch, %llu of them skipped)\n",
+                label, w, (unsigned long long)r.calls,
                 (unsigned long long)r.stable_calls.load(),
-                (unsigned long long)r.transition_calls);
+                (unsigned long long)r.transition_calls, (unsigned long long)r.switch_calls,
+                (unsigned long long)r.switch_skipped);
   }
   sled_stats stats{};
   ASSERT_EQ(sled_get_stats(&stats), 0);
@@ -394,7 +444,49 @@ TEST_P(Stress, ExactCountsWhileOpsComeAndGo) {
   EXPECT_EQ(stats.patch_failures, 0u);
 }
 
+class Stress : public ::testing::TestWithParam<const char *> {
+ protected:
+  void SetUp() override { ASSERT_EQ(sled_set_strategy(GetParam()), 0); }
+  void TearDown() override { sled_set_strategy("callops"); }
+};
+
+TEST_P(Stress, ExactCountsWhileOpsComeAndGo) {
+  RunWorkersUnder(GetParam(), 12345u + unsigned(std::strlen(GetParam())),
+                  [](Controller &control) {
+                    int step = 0;
+                    for (; step < SLED_STRESS_STEPS && control.stuck_workers == 0; step++)
+                      control.Step();
+                    return step;
+                  });
+}
+
 INSTANTIATE_TEST_SUITE_P(AllStrategies, Stress,
                          ::testing::Values("callops", "list", "dyntramp"));
+
+// The strategy changes live while the workers call: callops -> list ->
+// dyntramp -> callops ..., SLED_STRESS_SWITCHES times, with one to three
+// register / unregister / re-filter / notrace steps between two switches, so
+// every switch moves a different mix of direct and list sites (and of ops
+// with generated trampolines, freed at once after their unregister).
+class LiveStrategySwitch : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(sled_set_strategy("callops"), 0); }
+  void TearDown() override { sled_set_strategy("callops"); }
+};
+
+TEST_F(LiveStrategySwitch, ExactCountsWhileTheStrategyChanges) {
+  static const char *const kCycle[] = {"list", "dyntramp", "callops"};
+  RunWorkersUnder("switching", 4242u, [](Controller &control) {
+    std::mt19937 rng(777u);
+    int steps = 0;
+    for (int n = 0; n < SLED_STRESS_SWITCHES && control.stuck_workers == 0; n++) {
+      for (int k = 1 + int(rng() % 3); k > 0; k--, steps++) control.Step();
+      control.Switch(kCycle[n % 3]);
+      steps++;
+    }
+    return steps;
+  });
+  EXPECT_STREQ(sled_get_strategy(), kCycle[(SLED_STRESS_SWITCHES - 1) % 3]);
+}
 
 }  // namespace
