@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# bench/peers/run.sh — sled next to LLVM XRay and uftrace, one table.
+# Times the uftrace workloads (sled-peers-uftrace-pg, -pfe) with and without
+# `uftrace record`, then runs sled-bench-peers (sled and XRay, measured in
+# one process) with those figures, which prints the markdown table.
+#   bash bench/peers/run.sh [BUILD_DIR [REPS [CALLS]]]
+# BUILD_DIR defaults to build/ (targets sled-bench-peers, sled-peers-uftrace-pg
+# and sled-peers-uftrace-pfe must be built), REPS to 7, CALLS (per uftrace
+# run) to 1,000,000. Installs uftrace with apt-get when missing and run as
+# root; without uftrace its rows say n/a.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=${1:-$root/build}
+reps=${2:-7}
+calls=${3:-1000000}
+bin=$build/bench/peers
+
+for t in sled-bench-peers sled-peers-uftrace-pg sled-peers-uftrace-pfe; do
+  [[ -x $bin/$t ]] || {
+    echo "run.sh: $bin/$t missing: cmake --build $build --target $t" >&2
+    exit 1
+  }
+done
+
+if ! command -v uftrace >/dev/null 2>&1 && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+  echo "run.sh: installing uftrace" >&2
+  apt-get install -y uftrace >/dev/null 2>&1 || echo "run.sh: apt-get install uftrace failed" >&2
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+# uftrace_figures KIND [UFTRACE OPTIONS...]: "WITH,PLAIN,WITHOUT" (medians,
+# ns/call), or nothing when uftrace fails. The workload prints
+# "<plain ns/call> <instrumented ns/call>".
+uftrace_figures() {
+  local kind=$1
+  shift
+  local prog=$bin/sled-peers-uftrace-$kind with=() plain=() without=() out
+  for ((i = 0; i < reps; i++)); do
+    out=$("$prog" "$calls") || return 0
+    without+=("${out#* }")
+    rm -rf "$tmp/data"
+    out=$(uftrace record -d "$tmp/data" "$@" "$prog" "$calls" 2>"$tmp/uftrace.err") || {
+      echo "run.sh: uftrace record $* failed: $(head -c 300 "$tmp/uftrace.err")" >&2
+      return 0
+    }
+    plain+=("${out% *}")
+    with+=("${out#* }")
+  done
+  echo "$(printf '%s\n' "${with[@]}" | median),$(printf '%s\n' "${plain[@]}" | median),$(printf '%s\n' "${without[@]}" | median)"
+}
+
+args=(--reps="$reps")
+if command -v uftrace >/dev/null 2>&1; then
+  args+=(--uftrace-version="$(uftrace --version | awk '{print $1, $2}')")
+  echo "run.sh: uftrace, -pg build ($reps x $calls calls)" >&2
+  pg=$(uftrace_figures pg)
+  [[ -n $pg ]] && args+=(--uftrace-pg="$pg")
+  echo "run.sh: uftrace -P ., patchable-entry build" >&2
+  pfe=$(uftrace_figures pfe -P .)
+  [[ -n $pfe ]] && args+=(--uftrace-pfe="$pfe")
+else
+  echo "run.sh: uftrace not installed (apt-get install uftrace): its rows will say n/a" >&2
+fi
+echo "run.sh: sled and XRay" >&2
+"$bin/sled-bench-peers" "${args[@]}"

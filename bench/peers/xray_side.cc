@@ -1,0 +1,67 @@
+// xray_side.cc — LLVM XRay's figures for sled-bench-peers, in the same
+// process as sled's: the tiny function with XRay sleds, unpatched and
+// patched with an empty handler (__xray_set_handler), for the default
+// entry+exit bundle and an entry-only build; __xray_patch() of the whole
+// program (100,000 generated functions, linked in: clang 14's XRay does not
+// instrument shared objects), first and later; __xray_patch_function(id).
+#include <xray/xray_interface.h>
+
+#include <vector>
+
+#include "peers.h"
+#include "table.h"
+#include "timing.h"
+#include "xray_tiny.h"
+
+namespace peers {
+namespace {
+
+void empty_handler(int32_t, XRayEntryType) {}
+
+template <class Fn>
+double timed(Fn&& fn, const char* what, std::string* error) {
+  uint64_t t0 = bench::now_ns();
+  XRayPatchingStatus status = fn();
+  uint64_t t1 = bench::now_ns();
+  if (status != SUCCESS && error->empty()) *error = bench::strf("%s: status %d", what, status);
+  return static_cast<double>(t1 - t0);
+}
+
+}  // namespace
+
+XRayFigures measure_xray(int reps, double target_ms) {
+  XRayFigures f;
+  constexpr bench::CallLoop all = bench::call_loop<xray_tiny_all>;
+  constexpr bench::CallLoop entry = bench::call_loop<xray_tiny_entry>;
+  if (__xray_set_handler(empty_handler) != 1) {
+    f.error = "__xray_set_handler failed (XRay not initialised?)";
+    return f;
+  }
+  f.patch.functions = __xray_max_function_id();
+  f.entry_exit.off = bench::ns_per_call(all, reps, target_ms);
+  f.entry_only.off = bench::ns_per_call(entry, reps, target_ms);
+
+  f.patch.first_ns = timed([] { return __xray_patch(); }, "__xray_patch", &f.error);
+  f.entry_exit.on = bench::ns_per_call(all, reps, target_ms);
+  f.entry_only.on = bench::ns_per_call(entry, reps, target_ms);
+  std::vector<double> later, unpatch, one;
+  unpatch.push_back(timed([] { return __xray_unpatch(); }, "__xray_unpatch", &f.error));
+  for (int r = 0; r < reps && f.error.empty(); r++) {
+    later.push_back(timed([] { return __xray_patch(); }, "__xray_patch", &f.error));
+    unpatch.push_back(timed([] { return __xray_unpatch(); }, "__xray_unpatch", &f.error));
+  }
+  f.patch.later_ns = bench::median(later);
+  f.patch.unpatch_ns = bench::median(unpatch);
+
+  for (int i = 1; i <= 15 * reps && f.error.empty(); i++) {
+    auto id = static_cast<int32_t>(1 + (12345 + 7919 * static_cast<size_t>(i)) % f.patch.functions);
+    one.push_back(
+        timed([&] { return __xray_patch_function(id); }, "__xray_patch_function", &f.error));
+    __xray_unpatch_function(id);
+  }
+  f.patch.one_ns = bench::median(one);
+  __xray_remove_handler();
+  return f;
+}
+
+}  // namespace peers
