@@ -32,7 +32,7 @@ void match_in_module(Module &m, const Pattern &p, SiteSet *out) {
 }
 
 void normalize(SiteSet *s) {
-  std::sort(s->begin(), s->end());
+  if (!std::is_sorted(s->begin(), s->end())) std::sort(s->begin(), s->end());
   s->erase(std::unique(s->begin(), s->end()), s->end());
 }
 

@@ -128,6 +128,7 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
   literals.erase(std::unique(literals.begin(), literals.end()), literals.end());
 
   std::vector<uintptr_t> to_normalize;
+  m->sites.reserve(literals.size());
   for (uintptr_t literal : literals) {
     if (literal == 0) continue;  // discarded (garbage-collected) function
     Site s{};
@@ -161,6 +162,7 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
     m->sites.push_back(s);
   }
   if (m->sites.empty()) return nullptr;
+  m->names.shrink_to_fit();  // metadata per site: 32-byte Site + the name
 
   if (!to_normalize.empty()) {
     PatchSession session;

@@ -166,14 +166,15 @@ int verify_old_bytes(const std::vector<SiteChange> &changes, bool code_too) {
     const Site &s = *c.site;
     uint64_t literal = arch::load_literal(literal_addr(s));
     uint64_t want = s.applied_literal ? reinterpret_cast<uint64_t>(s.applied_literal) : kCompiledLiteral;
-    uint8_t insn[arch::kInsnSize], expect[arch::kInsnSize];
-    std::memcpy(insn, reinterpret_cast<const void *>(c.module->patch_of(s)), sizeof insn);
     bool code_ok = true;
     if (code_too) {
+      const auto *insn = reinterpret_cast<const uint8_t *>(c.module->patch_of(s));
+      uint8_t expect[arch::kInsnSize];
       // A never-enabled site may still hold the compiler's NOP (clang's has
       // a displacement byte of 8); the first four bytes identify the form.
       size_t cmp = applied_call(s) != kCallNone ? arch::kInsnSize : arch::kInsnSize - 1;
-      code_ok = expected_insn(s, *c.module, expect) && std::memcmp(insn, expect, cmp) == 0;
+      code_ok = expected_insn(s, *c.module, expect);
+      for (size_t i = 0; i < cmp && code_ok; i++) code_ok = insn[i] == expect[i];
     }
     if (literal == want && code_ok) continue;
     uint8_t window[arch::kSiteWindow];

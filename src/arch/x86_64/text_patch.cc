@@ -158,7 +158,8 @@ int poke_live(std::span<const CodeWrite> writes) {
   g_batch_storage.clear();
   g_batch_storage.reserve(writes.size());
   for (const CodeWrite &w : writes) g_batch_storage.push_back(w.addr);
-  std::sort(g_batch_storage.begin(), g_batch_storage.end());
+  if (!std::is_sorted(g_batch_storage.begin(), g_batch_storage.end()))
+    std::sort(g_batch_storage.begin(), g_batch_storage.end());
   g_batch_slot = Batch{g_batch_storage.data(), g_batch_storage.size()};
   // Seq_cst (so release): a handler that loads g_batch sees the addresses.
   g_batch.store(&g_batch_slot, std::memory_order_seq_cst);
