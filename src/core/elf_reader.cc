@@ -21,6 +21,11 @@ void read_functions(Elf *elf, Elf_Scn *symtab, ElfFacts *out) {
   Elf_Data *data = elf_getdata(symtab, nullptr);
   if (!data) return;
   size_t count = sh.sh_size / sh.sh_entsize;
+  out->functions.reserve(out->functions.size() + count);
+  if (Elf_Scn *strtab = elf_getscn(elf, sh.sh_link)) {
+    GElf_Shdr strsh;
+    if (gelf_getshdr(strtab, &strsh)) out->names.reserve(out->names.size() + strsh.sh_size);
+  }
   for (size_t i = 0; i < count; i++) {
     GElf_Sym sym;
     if (!gelf_getsym(data, static_cast<int>(i), &sym)) continue;
@@ -64,7 +69,7 @@ int read_elf_facts(const char *path, ElfFacts *out) {
     if (!out->patch_sections.empty()) {
       if (symtab) read_functions(elf, symtab, out);
       if (dynsym && out->functions.empty()) read_functions(elf, dynsym, out);
-      std::stable_sort(out->functions.begin(), out->functions.end(),
+      std::sort(out->functions.begin(), out->functions.end(),
                        [](const ElfFunctionSymbol &a, const ElfFunctionSymbol &b) {
                          if (a.value != b.value) return a.value < b.value;
                          return a.global && !b.global;

@@ -66,14 +66,24 @@ bool inside(const std::vector<TextSegment> &segs, uintptr_t lo, uintptr_t hi) {
   return false;
 }
 
-// The name of the function whose symbol value is `entry`, or "" if none.
-const char *symbol_at(const ElfFacts &elf, uintptr_t bias, uintptr_t entry) {
-  uint64_t value = elf.shared ? entry - bias : entry;
-  auto it = std::lower_bound(elf.functions.begin(), elf.functions.end(), value,
-                             [](const ElfFunctionSymbol &f, uint64_t v) { return f.value < v; });
-  if (it == elf.functions.end() || it->value != value) return "";
-  return elf.names.data() + it->name;
-}
+// Names sites in address order: entries only grow, so a cursor over the
+// sorted symbols replaces a search per site.
+class SymbolCursor {
+ public:
+  SymbolCursor(const ElfFacts &elf, uintptr_t bias) : elf_(elf), bias_(elf.shared ? bias : 0) {}
+  // The name of the function whose symbol value is `entry`, or "" if none.
+  const char *at(uintptr_t entry) {
+    uint64_t value = entry - bias_;
+    const auto &f = elf_.functions;
+    while (next_ < f.size() && f[next_].value < value) next_++;
+    return next_ < f.size() && f[next_].value == value ? elf_.names.data() + f[next_].name : "";
+  }
+
+ private:
+  const ElfFacts &elf_;
+  uintptr_t bias_;
+  size_t next_ = 0;
+};
 
 }  // namespace
 
@@ -128,7 +138,9 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
   literals.erase(std::unique(literals.begin(), literals.end()), literals.end());
 
   std::vector<uintptr_t> to_normalize;
+  SymbolCursor symbols(elf, obj.bias);
   m->sites.reserve(literals.size());
+  m->names.reserve(elf.names.size());
   for (uintptr_t literal : literals) {
     if (literal == 0) continue;  // discarded (garbage-collected) function
     Site s{};
@@ -148,7 +160,7 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
           s.refusal = SLED_SITE_UNSAFE_NOPS;
       }
     }
-    const char *name = symbol_at(elf, obj.bias, s.entry);
+    const char *name = symbols.at(s.entry);
     s.name = static_cast<uint32_t>(m->names.size());
     if (*name) {
       m->names.append(name);
