@@ -52,6 +52,18 @@ void ExpectDisabled(uintptr_t ip) {
       << int(p[3]) << " " << int(p[4]);
 }
 
+// Two ops trace `ip`: its literal names a list ops, neither of them.
+void ExpectListOf2(uintptr_t ip, const sled_ops *a, const sled_ops *b) {
+  sled_site_info info = SiteInfo(ip);
+  EXPECT_EQ(info.enabled, 1);
+  EXPECT_EQ(info.nr_ops, 2u);
+  EXPECT_EQ(info.dispatch, SLED_DISPATCH_LIST);
+  EXPECT_NE(info.literal, nullptr);
+  EXPECT_NE(info.literal, a);
+  EXPECT_NE(info.literal, b);
+  EXPECT_EQ(LiteralAt(ip), info.literal);
+}
+
 TEST_F(Dispatch, UntracedSiteIsANop) { ExpectDisabled(Addr(&fix_mul)); }
 
 TEST_F(Dispatch, OneOpsIsDirect) {
@@ -72,14 +84,7 @@ TEST_F(Dispatch, TwoOpsAreAListAndEachRunsOncePerCall) {
   ASSERT_EQ(a.Register(), 0);
   ASSERT_EQ(b.Register(), 0);
 
-  sled_site_info info = SiteInfo(Addr(&fix_mul));
-  EXPECT_EQ(info.enabled, 1);
-  EXPECT_EQ(info.nr_ops, 2u);
-  EXPECT_EQ(info.dispatch, SLED_DISPATCH_LIST);
-  EXPECT_NE(info.literal, nullptr);
-  EXPECT_NE(info.literal, a.ops());
-  EXPECT_NE(info.literal, b.ops());
-  EXPECT_EQ(LiteralAt(Addr(&fix_mul)), info.literal);
+  ExpectListOf2(Addr(&fix_mul), a.ops(), b.ops());
   EXPECT_EQ(PatchBytes(Addr(&fix_mul))[0], 0xe8);
   // fix_add has only b: direct.
   ExpectDirect(Addr(&fix_add), b.ops());
@@ -181,14 +186,7 @@ TEST_P(StrategyDispatch, TwoOpsEachRunOncePerCall) {
   ASSERT_EQ(b.SetFilter("fix_mul"), 0);
   ASSERT_EQ(a.Register(), 0);
   ASSERT_EQ(b.Register(), 0);
-  sled_site_info info = SiteInfo(Addr(&fix_mul));
-  EXPECT_EQ(info.enabled, 1);
-  EXPECT_EQ(info.nr_ops, 2u);
-  EXPECT_EQ(info.dispatch, SLED_DISPATCH_LIST);
-  EXPECT_NE(info.literal, nullptr);
-  EXPECT_NE(info.literal, a.ops());
-  EXPECT_NE(info.literal, b.ops());
-  EXPECT_EQ(LiteralAt(Addr(&fix_mul)), info.literal);
+  ExpectListOf2(Addr(&fix_mul), a.ops(), b.ops());
   EXPECT_NE(CallTarget(Addr(&fix_mul)), 0u);
 
   for (int i = 0; i < 40; i++) ASSERT_EQ(fix_mul(i, 4), 4 * i);
