@@ -189,7 +189,9 @@ int verify_old_bytes(const std::vector<SiteChange> &changes, bool code_too) {
   return 0;
 }
 
-int write_batch(Registry &r, std::vector<SiteChange> &changes) {
+// `literals_written` tells the caller whether new list ops may already be
+// named by a literal (then they must never be freed).
+int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_written) {
   bool code = !r.killed;
   PatchSession session;
   std::vector<arch::CodeWrite> &code_writes = scratch().code_writes;
@@ -216,6 +218,7 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes) {
   // Before the literal stores: a thread that sees a new literal sees this
   // publication too (TSan's happens-before; see dispatch.h).
   publish_literals();
+  *literals_written = true;
   for (SiteChange &c : changes)
     if (c.new_ref != c.site->applied_literal) {
       // Release pairs with the dispatcher's acquire load: the ops' fields
@@ -279,9 +282,12 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
     r.killed = true;
     r.stats.patch_failures++;
   }
-  if (!err) err = write_batch(r, changes);
+  bool literals_written = false;
+  if (!err) err = write_batch(r, changes, &literals_written);
   if (err) {
-    free_new_lists(changes);
+    // After a failure past the literal stores (patching is then stopped),
+    // a literal may name a new list ops: leak them rather than free them.
+    if (!literals_written) free_new_lists(changes);
     return err;
   }
   bool grace = force_grace || !released.empty();
