@@ -45,6 +45,7 @@ int collect(struct dl_phdr_info *info, size_t, void *arg) {
   obj.bias = info->dlpi_addr;
   obj.phdr_key = info->dlpi_phdr;
   long page = sysconf(_SC_PAGESIZE);
+  int text_extra = arch::module_text_prot_bits(info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum);
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) &ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_LOAD) continue;
@@ -53,6 +54,7 @@ int collect(struct dl_phdr_info *info, size_t, void *arg) {
     seg.hi = (info->dlpi_addr + ph.p_vaddr + ph.p_memsz + page - 1) & ~uintptr_t(page - 1);
     seg.prot = ((ph.p_flags & PF_R) ? PROT_READ : 0) | ((ph.p_flags & PF_W) ? PROT_WRITE : 0) |
                ((ph.p_flags & PF_X) ? PROT_EXEC : 0);
+    if (ph.p_flags & PF_X) seg.prot |= text_extra;
     obj.readable.push_back(seg);
     if (ph.p_flags & PF_X) obj.text.push_back(seg);
   }
@@ -127,7 +129,8 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
   std::sort(literals.begin(), literals.end());
   literals.erase(std::unique(literals.begin(), literals.end()), literals.end());
 
-  std::vector<uintptr_t> to_normalize;
+  std::vector<uintptr_t> to_normalize;  // normalize_at of each, ascending
+  std::vector<size_t> normalize_sites;  // their indices in m->sites
   m->sites.reserve(literals.size());
   for (uintptr_t literal : literals) {
     if (literal == 0) continue;  // discarded (garbage-collected) function
@@ -142,9 +145,10 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
       s.refusal = static_cast<uint8_t>(shape.refusal);
       if (shape.landing_pad) s.flags |= kSiteLandingPad;
       if (shape.refusal == SLED_SITE_OK && shape.needs_normalize) {
-        if (may_normalize)
-          to_normalize.push_back(shape.patch);
-        else
+        if (may_normalize) {
+          to_normalize.push_back(shape.normalize_at);
+          normalize_sites.push_back(m->sites.size());
+        } else
           s.refusal = SLED_SITE_UNSAFE_NOPS;
       }
     }
@@ -166,24 +170,22 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
 
   if (!to_normalize.empty()) {
     PatchSession session;
-    for (uintptr_t patch : to_normalize) {
-      const TextSegment *seg = m->segment_of(patch);
-      session.add(patch, arch::kInsnSize, seg->prot);
+    for (uintptr_t at : to_normalize) {
+      const TextSegment *seg = m->segment_of(at);
+      session.add(at, arch::kInsnSize, seg->prot);
     }
     if (session.open() == 0) {
-      uint8_t nop[arch::kInsnSize];
-      arch::encode_nop(nop);
-      for (uintptr_t patch : to_normalize) arch::poke_quiet(patch, nop, sizeof nop);
+      uint8_t insn[arch::kInsnSize];
+      arch::encode_normalized(insn);
+      for (uintptr_t at : to_normalize) arch::poke_quiet(at, insn, sizeof insn);
       session.close();
       stats->sites_normalized += to_normalize.size();
     } else {
-      for (Site &s : m->sites)
-        if (std::binary_search(to_normalize.begin(), to_normalize.end(), m->patch_of(s)))
-          s.refusal = SLED_SITE_UNSAFE_NOPS;
+      for (size_t i : normalize_sites) m->sites[i].refusal = SLED_SITE_UNSAFE_NOPS;
     }
   }
 
-  uintptr_t lo = m->sites.front().entry, hi = m->sites.back().entry + arch::kInsnSize + 4;
+  uintptr_t lo = m->sites.front().entry, hi = m->sites.back().entry + arch::kPatchEndMax;
   m->reach_lo = lo;
   m->reach_hi = hi;
   m->call_target = near_call_target(lo, hi, arch::callops_trampoline());
