@@ -8,10 +8,13 @@
 #include <dirent.h>
 #include <link.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <climits>
+#include <cstdio>
 #include <cstring>
 
 #include "arch/arch.h"
@@ -79,6 +82,27 @@ const char *symbol_at(const ElfFacts &elf, uintptr_t bias, uintptr_t entry) {
 
 }  // namespace
 
+namespace {
+// Whether a user-mode emulator (qemu-user) runs this process: it fakes
+// /proc/self/exe to name the guest program but not the per-task links,
+// which name the emulator. qemu-user keeps one helper thread of its own
+// (call_rcu) that never runs guest code, so it is not counted; should a
+// future qemu have more, the process only looks multi-threaded (safe).
+// Under emulation a thread runs whole translated blocks, old or new, so
+// miscounting the other way cannot tear an instruction either.
+int emulator_helper_threads() {
+  static int helpers = [] {
+    char self[PATH_MAX], task[PATH_MAX], path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/exe", static_cast<long>(syscall(SYS_gettid)));
+    ssize_t a = readlink("/proc/self/exe", self, sizeof self - 1);
+    ssize_t b = readlink(path, task, sizeof task - 1);
+    if (a <= 0 || b <= 0) return 0;
+    return (a != b || memcmp(self, task, static_cast<size_t>(a)) != 0) ? 1 : 0;
+  }();
+  return helpers;
+}
+}  // namespace
+
 bool process_is_single_threaded() {
   DIR *d = opendir("/proc/self/task");
   if (!d) return false;
@@ -86,7 +110,7 @@ bool process_is_single_threaded() {
   while (struct dirent *e = readdir(d))
     if (e->d_name[0] != '.') n++;
   closedir(d);
-  return n == 1;
+  return n - emulator_helper_threads() == 1;
 }
 
 std::vector<LoadedObject> list_loaded_objects(unsigned long long *adds, unsigned long long *subs) {
