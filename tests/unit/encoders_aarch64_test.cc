@@ -72,13 +72,12 @@ TEST(EncodersAarch64, StubJump) {
 TEST(EncodersAarch64, DynTramp) {
   uint8_t b[kDynSize];
   encode_dyn(0x1111222233334444, 0x5555666677778888, b);
-  const uint8_t want[kDynSize] = {
-      0x90, 0x00, 0x00, 0x58,  // ldr x16, .+16  (descriptor)
-      0xb1, 0x00, 0x00, 0x58,  // ldr x17, .+20  (body)
-      0x20, 0x02, 0x1f, 0xd6,  // br x17
-      0x00, 0x00, 0x00, 0x00,  // udf #0
-      0x44, 0x44, 0x33, 0x33, 0x22, 0x22, 0x11, 0x11,
-      0x88, 0x88, 0x77, 0x77, 0x66, 0x66, 0x55, 0x55};
+  const uint8_t want[kDynSize] = {0x90, 0x00, 0x00, 0x58,  // ldr x16, .+16  (descriptor)
+                                  0xb1, 0x00, 0x00, 0x58,  // ldr x17, .+20  (body)
+                                  0x20, 0x02, 0x1f, 0xd6,  // br x17
+                                  0x00, 0x00, 0x00, 0x00,  // udf #0
+                                  0x44, 0x44, 0x33, 0x33, 0x22, 0x22, 0x11, 0x11,
+                                  0x88, 0x88, 0x77, 0x77, 0x66, 0x66, 0x55, 0x55};
   EXPECT_EQ(std::memcmp(b, want, sizeof want), 0);
 }
 
@@ -121,8 +120,7 @@ TEST(EncodersAarch64, ClassifyRefusals) {
             Shape::kBadBytes);
   EXPECT_EQ(classify(0x1000, window({0xd65f03c0, kNop, kNop, kNop}).data()).refusal,
             Shape::kBadLiteral);
-  EXPECT_EQ(classify(0x1004, window({kNop, kNop, kNop, kNop}).data()).refusal,
-            Shape::kMisaligned);
+  EXPECT_EQ(classify(0x1004, window({kNop, kNop, kNop, kNop}).data()).refusal, Shape::kMisaligned);
 }
 
 }  // namespace

@@ -44,10 +44,18 @@ SiteShape classify_site(uintptr_t literal, const uint8_t *bytes) {
   s.needs_normalize = a.needs_normalize;
   s.normalize_at = a.normalize_at;
   switch (a.refusal) {
-    case a64::Shape::kOk: s.refusal = SLED_SITE_OK; break;
-    case a64::Shape::kBadBytes: s.refusal = SLED_SITE_BAD_BYTES; break;
-    case a64::Shape::kBadLiteral: s.refusal = SLED_SITE_BAD_LITERAL; break;
-    case a64::Shape::kMisaligned: s.refusal = SLED_SITE_MISALIGNED; break;
+    case a64::Shape::kOk:
+      s.refusal = SLED_SITE_OK;
+      break;
+    case a64::Shape::kBadBytes:
+      s.refusal = SLED_SITE_BAD_BYTES;
+      break;
+    case a64::Shape::kBadLiteral:
+      s.refusal = SLED_SITE_BAD_LITERAL;
+      break;
+    case a64::Shape::kMisaligned:
+      s.refusal = SLED_SITE_MISALIGNED;
+      break;
   }
   return s;
 }

@@ -29,9 +29,7 @@ namespace {
 
 int membarrier(int cmd) { return static_cast<int>(syscall(__NR_membarrier, cmd, 0, 0)); }
 
-int sync_core() {
-  return membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) == 0 ? 0 : -errno;
-}
+int sync_core() { return membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) == 0 ? 0 : -errno; }
 
 // An aligned 32-bit store is single-copy atomic. In assembly so sanitizers
 // never touch text pages (they keep no shadow for them).
