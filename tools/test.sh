@@ -7,8 +7,12 @@
 #                       benchmarks are not run)
 #   asan   build-asan/  -DSLED_SANITIZE=address,undefined, no bench/examples
 #   tsan   build-tsan/  -DSLED_SANITIZE=thread, no bench/examples
+#   arm64  build-arm64/ cross build for aarch64 (cmake/toolchains/
+#                       aarch64-linux-gnu.cmake), tests run under qemu-user;
+#                       not in the default set (needs the cross packages of
+#                       tools/deps.sh: SLED_DEPS_ARM64=1)
 #
-#   bash tools/test.sh [plain|asan|tsan]...   (default: all three)
+#   bash tools/test.sh [plain|asan|tsan|arm64]...   (default: plain asan tsan)
 #
 # Environment: SLED_JOBS (build and ctest parallelism, default 2),
 # SLED_CTEST_ARGS (extra ctest arguments, e.g. "-R unit"), and the usual
@@ -22,12 +26,12 @@ cd "$root" || exit 1
 jobs=${SLED_JOBS:-2}
 all_configs=(plain asan tsan)
 
-usage() { sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,21s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 configs=()
 for arg in "$@"; do
   case $arg in
-    plain|asan|tsan) configs+=("$arg") ;;
+    plain|asan|tsan|arm64) configs+=("$arg") ;;
     -h|--help) usage; exit 0 ;;
     *) echo "test.sh: unknown configuration '$arg'" >&2; usage >&2; exit 2 ;;
   esac
@@ -44,6 +48,7 @@ config_dir() {
     plain) echo build ;;
     asan) echo build-asan ;;
     tsan) echo build-tsan ;;
+    arm64) echo build-arm64 ;;
   esac
 }
 config_cmake_args() {
@@ -51,6 +56,7 @@ config_cmake_args() {
     plain) echo "-DSLED_SANITIZE= -DSLED_BUILD_TESTS=ON -DSLED_BUILD_BENCH=ON -DSLED_BUILD_EXAMPLES=ON" ;;
     asan) echo "-DSLED_SANITIZE=address,undefined -DSLED_BUILD_TESTS=ON -DSLED_BUILD_BENCH=OFF -DSLED_BUILD_EXAMPLES=OFF" ;;
     tsan) echo "-DSLED_SANITIZE=thread -DSLED_BUILD_TESTS=ON -DSLED_BUILD_BENCH=OFF -DSLED_BUILD_EXAMPLES=OFF" ;;
+    arm64) echo "-DCMAKE_TOOLCHAIN_FILE=$root/cmake/toolchains/aarch64-linux-gnu.cmake -DSLED_SANITIZE= -DSLED_BUILD_TESTS=ON -DSLED_BUILD_BENCH=OFF -DSLED_BUILD_EXAMPLES=OFF" ;;
   esac
 }
 config_sanitizer() {

@@ -9,14 +9,18 @@
 
 #include "sled/sled.h"
 
+// The per-arch sizes (kInsnSize, kSiteWindow, kStubSlotSize, kDynTrampSize,
+// kCompiledLiteral, ...): constants, so core code sizes its buffers with them.
+#if defined(__x86_64__)
+#include "arch/x86_64/consts.h"
+#elif defined(__aarch64__)
+#include "arch/aarch64/consts.h"
+#else
+#error "sled supports x86_64 and aarch64"
+#endif
+
 namespace sled::arch {
 
-// Bytes of the per-site literal that precedes the function entry.
-inline constexpr size_t kLiteralSize = 8;
-// Bytes of the live-toggled instruction at the patch location.
-inline constexpr size_t kInsnSize = 5;
-// How many bytes from the literal on classify_site() wants to see.
-inline constexpr size_t kSiteWindow = kLiteralSize + 4 + kInsnSize;  // literal, landing pad, insn
 // The compiler flags that produce the layout this back end expects.
 extern const char *const kInstrumentFlags;
 
@@ -25,7 +29,8 @@ struct SiteShape {
   uintptr_t entry = 0;   // function entry (= literal + 8)
   uintptr_t patch = 0;   // the live-toggled instruction
   bool landing_pad = false;    // endbr64 / bti c before the patch slot
-  bool needs_normalize = false; // compiled form must be rewritten once
+  bool needs_normalize = false; // compiled form must be rewritten once...
+  uintptr_t normalize_at = 0;   // ...there, with encode_normalized()'s bytes
   int refusal = SLED_SITE_OK;
 };
 // `literal` is the address recorded in __patchable_function_entries and
@@ -34,21 +39,27 @@ SiteShape classify_site(uintptr_t literal, const uint8_t *bytes);
 
 // Pure encoders: bytes out, no side effects; tested against golden bytes.
 void encode_nop(uint8_t out[kInsnSize]);
+// What a site's needs_normalize instruction becomes (x86: the 5-byte NOP;
+// aarch64: `mov x9, x30`), written while no thread can run it.
+void encode_normalized(uint8_t out[kInsnSize]);
 // False when target is out of the instruction's reach from patch.
 bool encode_call(uintptr_t patch, uintptr_t target, uint8_t out[kInsnSize]);
 bool call_reaches(uintptr_t from_lo, uintptr_t from_hi, uintptr_t target);
 // An absolute jump placed at `at` (a near stub slot); returns its length.
-inline constexpr size_t kStubSlotSize = 16;
 size_t encode_stub_jump(uintptr_t at, uintptr_t target, uint8_t out[kStubSlotSize]);
 
-// A generated per-ops trampoline: loads `descriptor` into r11 (x86) and
-// jumps to the shared body. kDynTrampSize bytes, padded.
-inline constexpr size_t kDynTrampSize = 32;
+// A generated per-ops trampoline: loads `descriptor` into r11 (x86) / x16
+// (aarch64) and jumps to the shared body. kDynTrampSize bytes, padded.
 void encode_dyntramp(uintptr_t at, uintptr_t descriptor, uintptr_t body,
                      uint8_t out[kDynTrampSize]);
 
 // Protection bits for text after patching (adds PROT_BTI where needed).
 int text_prot(int base_prot);
+// Extra PROT_* bits the loader gave a module's executable segments, read
+// from its program headers (aarch64: PROT_BTI for a BTI-marked module on a
+// CPU with BTI; x86: none). Kept in the segment's prot, so every mprotect
+// of its text keeps them (dropping PROT_BTI silently turns BTI off).
+int module_text_prot_bits(uintptr_t bias, const void *phdrs, size_t phnum);
 
 // One change of a live instruction: `old` must be there, `new_` goes in.
 struct CodeWrite {

@@ -8,10 +8,13 @@
 #include <dirent.h>
 #include <link.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <climits>
+#include <cstdio>
 #include <cstring>
 
 #include "arch/arch.h"
@@ -45,6 +48,7 @@ int collect(struct dl_phdr_info *info, size_t, void *arg) {
   obj.bias = info->dlpi_addr;
   obj.phdr_key = info->dlpi_phdr;
   long page = sysconf(_SC_PAGESIZE);
+  int text_extra = arch::module_text_prot_bits(info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum);
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) &ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_LOAD) continue;
@@ -53,6 +57,7 @@ int collect(struct dl_phdr_info *info, size_t, void *arg) {
     seg.hi = (info->dlpi_addr + ph.p_vaddr + ph.p_memsz + page - 1) & ~uintptr_t(page - 1);
     seg.prot = ((ph.p_flags & PF_R) ? PROT_READ : 0) | ((ph.p_flags & PF_W) ? PROT_WRITE : 0) |
                ((ph.p_flags & PF_X) ? PROT_EXEC : 0);
+    if (ph.p_flags & PF_X) seg.prot |= text_extra;
     obj.readable.push_back(seg);
     if (ph.p_flags & PF_X) obj.text.push_back(seg);
   }
@@ -87,6 +92,27 @@ class SymbolCursor {
 
 }  // namespace
 
+namespace {
+// Whether a user-mode emulator (qemu-user) runs this process: it fakes
+// /proc/self/exe to name the guest program but not the per-task links,
+// which name the emulator. qemu-user keeps one helper thread of its own
+// (call_rcu) that never runs guest code, so it is not counted; should a
+// future qemu have more, the process only looks multi-threaded (safe).
+// Under emulation a thread runs whole translated blocks, old or new, so
+// miscounting the other way cannot tear an instruction either.
+int emulator_helper_threads() {
+  static int helpers = [] {
+    char self[PATH_MAX], task[PATH_MAX], path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/exe", static_cast<long>(syscall(SYS_gettid)));
+    ssize_t a = readlink("/proc/self/exe", self, sizeof self - 1);
+    ssize_t b = readlink(path, task, sizeof task - 1);
+    if (a <= 0 || b <= 0) return 0;
+    return (a != b || memcmp(self, task, static_cast<size_t>(a)) != 0) ? 1 : 0;
+  }();
+  return helpers;
+}
+}  // namespace
+
 bool process_is_single_threaded() {
   DIR *d = opendir("/proc/self/task");
   if (!d) return false;
@@ -94,7 +120,7 @@ bool process_is_single_threaded() {
   while (struct dirent *e = readdir(d))
     if (e->d_name[0] != '.') n++;
   closedir(d);
-  return n == 1;
+  return n - emulator_helper_threads() == 1;
 }
 
 std::vector<LoadedObject> list_loaded_objects(unsigned long long *adds, unsigned long long *subs) {
@@ -137,7 +163,8 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
   std::sort(literals.begin(), literals.end());
   literals.erase(std::unique(literals.begin(), literals.end()), literals.end());
 
-  std::vector<uintptr_t> to_normalize;
+  std::vector<uintptr_t> to_normalize;  // normalize_at of each, ascending
+  std::vector<size_t> normalize_sites;  // their indices in m->sites
   SymbolCursor symbols(elf, obj.bias);
   m->sites.reserve(literals.size());
   m->names.reserve(elf.names.size());
@@ -154,9 +181,10 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
       s.refusal = static_cast<uint8_t>(shape.refusal);
       if (shape.landing_pad) s.flags |= kSiteLandingPad;
       if (shape.refusal == SLED_SITE_OK && shape.needs_normalize) {
-        if (may_normalize)
-          to_normalize.push_back(shape.patch);
-        else
+        if (may_normalize) {
+          to_normalize.push_back(shape.normalize_at);
+          normalize_sites.push_back(m->sites.size());
+        } else
           s.refusal = SLED_SITE_UNSAFE_NOPS;
       }
     }
@@ -178,24 +206,22 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
 
   if (!to_normalize.empty()) {
     PatchSession session;
-    for (uintptr_t patch : to_normalize) {
-      const TextSegment *seg = m->segment_of(patch);
-      session.add(patch, arch::kInsnSize, seg->prot);
+    for (uintptr_t at : to_normalize) {
+      const TextSegment *seg = m->segment_of(at);
+      session.add(at, arch::kInsnSize, seg->prot);
     }
     if (session.open() == 0) {
-      uint8_t nop[arch::kInsnSize];
-      arch::encode_nop(nop);
-      for (uintptr_t patch : to_normalize) arch::poke_quiet(patch, nop, sizeof nop);
+      uint8_t insn[arch::kInsnSize];
+      arch::encode_normalized(insn);
+      for (uintptr_t at : to_normalize) arch::poke_quiet(at, insn, sizeof insn);
       session.close();
       stats->sites_normalized += to_normalize.size();
     } else {
-      for (Site &s : m->sites)
-        if (std::binary_search(to_normalize.begin(), to_normalize.end(), m->patch_of(s)))
-          s.refusal = SLED_SITE_UNSAFE_NOPS;
+      for (size_t i : normalize_sites) m->sites[i].refusal = SLED_SITE_UNSAFE_NOPS;
     }
   }
 
-  uintptr_t lo = m->sites.front().entry, hi = m->sites.back().entry + arch::kInsnSize + 4;
+  uintptr_t lo = m->sites.front().entry, hi = m->sites.back().entry + arch::kPatchEndMax;
   m->reach_lo = lo;
   m->reach_hi = hi;
   m->call_target = near_call_target(lo, hi, arch::callops_trampoline());

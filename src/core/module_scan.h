@@ -1,7 +1,8 @@
 // Finding modules and their sites: dl_iterate_phdr for what is loaded, the
 // file on disk (libelf) for where __patchable_function_entries is and what
 // each function is called, memory for the sites' bytes. Decides refusals;
-// the only text it writes is the one-time rewrite of GCC's 5 x 0x90.
+// the only text it writes is the one-time rewrite of GCC's 5 x 0x90
+// (x86) or the `mov x9, x30` at an aarch64 entry (arch::encode_normalized).
 #pragma once
 #include <memory>
 #include <string>

@@ -41,7 +41,7 @@ NearPage *map_near(uintptr_t lo, uintptr_t hi) {
       if (p == MAP_FAILED) continue;
       NearPage page{reinterpret_cast<uintptr_t>(p), 0, {}};
       if (page.addr == hint && page_reaches(page, lo, hi)) {
-        std::memset(p, 0xcc, page_size());  // int3 filler
+        std::memset(p, arch::kTrapFillByte, page_size());  // int3 / udf filler
         mprotect(p, page_size(), arch::text_prot(PROT_READ | PROT_EXEC));
         arch::add_sled_text(page.addr, page.addr + page_size());
         g_pages.push_back(std::move(page));

@@ -43,7 +43,7 @@ bool PatternSet::has_positive() const {
 }
 
 uintptr_t Module::patch_of(const Site &s) const {
-  return s.entry + ((s.flags & kSiteLandingPad) ? 4 : 0);
+  return s.entry + arch::kPatchOffset + ((s.flags & kSiteLandingPad) ? 4 : 0);
 }
 
 const TextSegment *Module::segment_of(uintptr_t addr) const {

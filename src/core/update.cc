@@ -48,7 +48,7 @@ struct SiteChange {
   ListOps *new_list;        // to free if the batch fails
 };
 
-constexpr uint64_t kCompiledLiteral = 0x9090909090909090ull;
+constexpr uint64_t kCompiledLiteral = arch::kCompiledLiteral;
 
 // Working memory of the update path, kept between calls (under the
 // registry lock): a batch of 100,000 sites would otherwise fault in fresh
@@ -170,9 +170,9 @@ int verify_old_bytes(const std::vector<SiteChange> &changes, bool code_too) {
     if (code_too) {
       const auto *insn = reinterpret_cast<const uint8_t *>(c.module->patch_of(s));
       uint8_t expect[arch::kInsnSize];
-      // A never-enabled site may still hold the compiler's NOP (clang's has
-      // a displacement byte of 8); the first four bytes identify the form.
-      size_t cmp = applied_call(s) != kCallNone ? arch::kInsnSize : arch::kInsnSize - 1;
+      // A never-enabled site may still hold the compiler's NOP (x86: clang's
+      // has a displacement byte of 8); kNopCompareBytes identify the form.
+      size_t cmp = applied_call(s) != kCallNone ? arch::kInsnSize : arch::kNopCompareBytes;
       code_ok = expected_insn(s, *c.module, expect);
       for (size_t i = 0; i < cmp && code_ok; i++) code_ok = insn[i] == expect[i];
     }

@@ -23,9 +23,16 @@ endif()
 set(SLED_TEST_PIE_FLAGS_pie -fPIE)
 set(SLED_TEST_PIE_FLAGS_nopie -fno-pie)
 set(SLED_TEST_PIE_FLAGS_pic -fPIC)
-# Flags for the CET mode (endbr64 before the patch NOPs).
+# Flags for the CET mode: a landing pad before the patch NOPs (x86 endbr64,
+# aarch64 bti c; the variants keep the name "cet" on both).
 set(SLED_TEST_CET_FLAGS_plain)
-set(SLED_TEST_CET_FLAGS_cet -fcf-protection=branch)
+if(SLED_ARCH STREQUAL "aarch64")
+  set(SLED_TEST_CET_FLAGS_cet -mbranch-protection=standard)
+else()
+  set(SLED_TEST_CET_FLAGS_cet -fcf-protection=branch)
+endif()
+# Extra flags for the clang fixture compilers (a cross build's --target).
+set(SLED_TEST_CLANG_FLAGS "" CACHE STRING "Extra flags of the clang fixture compilers")
 
 # The compiler command for a fixture compiler name (gcc | clang | clang++).
 function(sled_test_compiler_path out_var name)
@@ -56,10 +63,13 @@ function(sled_fixture_object out_var)
     set(instrument)
   endif()
   set(lang_flags)
+  if(F_COMPILER MATCHES "^clang")
+    list(APPEND lang_flags ${SLED_TEST_CLANG_FLAGS})
+  endif()
   if(F_COMPILER STREQUAL "clang++")
-    set(lang_flags -std=c++17)
+    list(APPEND lang_flags -std=c++17)
   elseif(src MATCHES "\\.c$")
-    set(lang_flags -std=gnu11)
+    list(APPEND lang_flags -std=gnu11)
   endif()
   add_custom_command(
     OUTPUT ${obj}
@@ -111,6 +121,6 @@ function(sled_test_executable target)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 120)
   endif()
-  add_test(NAME ${target} COMMAND ${target})
+  add_test(NAME ${target} COMMAND ${target})  # a cross build runs it under CMAKE_CROSSCOMPILING_EMULATOR
   set_tests_properties(${target} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}")
 endfunction()

@@ -42,6 +42,7 @@ SiteShape classify_site(uintptr_t literal, const uint8_t *bytes) {
     s.needs_normalize = false;
   } else if (all_0x90(patch, kInsnSize)) {
     s.needs_normalize = true;
+    s.normalize_at = s.patch;
   } else {
     s.refusal = SLED_SITE_BAD_BYTES;
     return s;
@@ -57,6 +58,8 @@ SiteShape classify_site(uintptr_t literal, const uint8_t *bytes) {
 }
 
 void encode_nop(uint8_t out[kInsnSize]) { std::memcpy(out, kNop5, kInsnSize); }
+
+void encode_normalized(uint8_t out[kInsnSize]) { encode_nop(out); }
 
 bool call_reaches(uintptr_t from_lo, uintptr_t from_hi, uintptr_t target) {
   // rel32 is relative to the end of the 5-byte call; keep a page of margin.
@@ -97,6 +100,8 @@ void encode_dyntramp(uintptr_t at, uintptr_t descriptor, uintptr_t body,
 }
 
 int text_prot(int base_prot) { return base_prot; }
+
+int module_text_prot_bits(uintptr_t, const void *, size_t) { return 0; }
 
 // x86 (TSO): a plain aligned mov is atomic, stores are release and loads
 // acquire; the "memory" clobber keeps the compiler from moving accesses.

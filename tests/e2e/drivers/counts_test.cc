@@ -15,14 +15,9 @@
 namespace sled_test {
 namespace {
 
-// Target of a direct `call rel32` ending at return_address, or 0.
-uintptr_t DirectCallTarget(uintptr_t return_address) {
-  const uint8_t *call = reinterpret_cast<const uint8_t *>(return_address - 5);
-  if (call[0] != 0xe8) return 0;
-  int32_t rel;
-  std::memcpy(&rel, call + 1, sizeof rel);
-  return return_address + rel;
-}
+// Target of a direct call (x86 `call rel32`, aarch64 `bl`) returning to
+// return_address, or 0.
+uintptr_t DirectCallTarget(uintptr_t return_address) { return CallTargetBefore(return_address); }
 
 TEST(Counts, ExactCountsArgumentsAndReturnValues) {
   Tracer tracer;

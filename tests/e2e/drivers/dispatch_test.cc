@@ -38,7 +38,7 @@ void ExpectDirect(uintptr_t ip, const sled_ops *ops) {
   EXPECT_EQ(info.dispatch, SLED_DISPATCH_DIRECT);
   EXPECT_EQ(info.literal, ops);
   EXPECT_EQ(LiteralAt(ip), ops);
-  EXPECT_EQ(PatchBytes(ip)[0], 0xe8);  // call rel32
+  EXPECT_TRUE(IsSiteCall(PatchBytes(ip)));  // call rel32 / bl
 }
 
 void ExpectDisabled(uintptr_t ip) {
@@ -47,7 +47,7 @@ void ExpectDisabled(uintptr_t ip) {
   EXPECT_EQ(info.nr_ops, 0u);
   EXPECT_EQ(info.dispatch, SLED_DISPATCH_NONE);
   const uint8_t *p = PatchBytes(ip);
-  EXPECT_TRUE(IsFiveByteNop(p))
+  EXPECT_TRUE(IsSiteNop(p))
       << std::hex << int(p[0]) << " " << int(p[1]) << " " << int(p[2]) << " "
       << int(p[3]) << " " << int(p[4]);
 }
@@ -85,7 +85,7 @@ TEST_F(Dispatch, TwoOpsAreAListAndEachRunsOncePerCall) {
   ASSERT_EQ(b.Register(), 0);
 
   ExpectListOf2(Addr(&fix_mul), a.ops(), b.ops());
-  EXPECT_EQ(PatchBytes(Addr(&fix_mul))[0], 0xe8);
+  EXPECT_TRUE(IsSiteCall(PatchBytes(Addr(&fix_mul))));
   // fix_add has only b: direct.
   ExpectDirect(Addr(&fix_add), b.ops());
 
@@ -144,15 +144,9 @@ TEST_F(Dispatch, FilterChangeMovesTheSiteBetweenStates) {
 
 // ---- the three strategies ---------------------------------------------------
 
-// Where the enabled site of the function at ip calls: `e8 rel32`, relative to
-// the end of the 5-byte instruction. 0 when the site holds no call.
-uintptr_t CallTarget(uintptr_t ip) {
-  const uint8_t *p = PatchBytes(ip);
-  if (p[0] != 0xe8) return 0;
-  int32_t rel;
-  std::memcpy(&rel, p + 1, sizeof rel);
-  return reinterpret_cast<uintptr_t>(p) + 5 + uintptr_t(intptr_t(rel));
-}
+// Where the enabled site of the function at ip calls (`e8 rel32` / `bl`).
+// 0 when the site holds no call.
+uintptr_t CallTarget(uintptr_t ip) { return SiteCallTarget(PatchBytes(ip)); }
 
 const char *const kStrategies[] = {"callops", "list", "dyntramp"};
 

@@ -16,13 +16,16 @@ namespace sled_test {
 namespace {
 
 // Garbage that is no NOP form and harmless to execute:
-// mov %rax,%rax; nop; nop (no 0xcc).
-const uint8_t kGarbage[5] = {0x48, 0x89, 0xc0, 0x90, 0x90};
+#if defined(__aarch64__)
+const uint8_t kGarbage[4] = {0xe9, 0x03, 0x09, 0xaa};  // mov x9, x9
+#else
+const uint8_t kGarbage[5] = {0x48, 0x89, 0xc0, 0x90, 0x90};  // mov %rax,%rax; nop; nop (no 0xcc)
+#endif
 
 void OverwriteBehindSledsBack(uint8_t *where) {
   const uintptr_t page = sysconf(_SC_PAGESIZE);
   uintptr_t start = reinterpret_cast<uintptr_t>(where) & ~(page - 1);
-  size_t length = reinterpret_cast<uintptr_t>(where) + 5 - start;
+  size_t length = reinterpret_cast<uintptr_t>(where) + sizeof kGarbage - start;
   void *p = reinterpret_cast<void *>(start);
   ASSERT_EQ(mprotect(p, length, PROT_READ | PROT_WRITE | PROT_EXEC), 0);
   std::memcpy(where, kGarbage, sizeof kGarbage);
@@ -55,7 +58,7 @@ TEST(KillSwitch, ForeignBytesStopPatchingForGood) {
   EXPECT_LT(later.Register(), 0);
   EXPECT_EQ(fix_add(2, 5), 7);
   EXPECT_EQ(later.Total(), 0u);
-  EXPECT_TRUE(IsFiveByteNop(PatchBytes(Addr(&fix_add))));
+  EXPECT_TRUE(IsSiteNop(PatchBytes(Addr(&fix_add))));
 
   // The process keeps running, its code unchanged.
   EXPECT_EQ(gl_banana_split(2), 15);

@@ -60,18 +60,62 @@ void Tracer::Clear() {
   hits_.clear();
 }
 
-bool HasEndbr64(uintptr_t ip) {
+namespace {
+uint32_t Word(const uint8_t *p) {
+  uint32_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+}  // namespace
+
+#if defined(__aarch64__)
+bool HasLandingPad(uintptr_t ip) { return Word(reinterpret_cast<const uint8_t *>(ip)) == 0xd503245f; }
+
+const uint8_t *PatchBytes(uintptr_t ip) {
+  // entry+0 is `mov x9, x30`; the patch slot follows.
+  return reinterpret_cast<const uint8_t *>(ip + 4 + (HasLandingPad(ip) ? 4 : 0));
+}
+
+bool IsSiteNop(const uint8_t *p) { return Word(p) == 0xd503201f; }
+
+uintptr_t SiteCallTarget(const uint8_t *p) {
+  uint32_t w = Word(p);
+  if ((w & 0xfc000000u) != 0x94000000u) return 0;  // bl imm26
+  int64_t imm = w & 0x03ffffff;
+  if (imm & 0x02000000) imm -= 0x04000000;
+  return reinterpret_cast<uintptr_t>(p) + uintptr_t(imm * 4);
+}
+
+uintptr_t CallTargetBefore(uintptr_t return_address) {
+  return SiteCallTarget(reinterpret_cast<const uint8_t *>(return_address - 4));
+}
+#else
+bool HasLandingPad(uintptr_t ip) {
   static const uint8_t endbr64[4] = {0xf3, 0x0f, 0x1e, 0xfa};
   return std::memcmp(reinterpret_cast<const void *>(ip), endbr64, 4) == 0;
 }
 
 const uint8_t *PatchBytes(uintptr_t ip) {
-  return reinterpret_cast<const uint8_t *>(ip + (HasEndbr64(ip) ? 4 : 0));
+  return reinterpret_cast<const uint8_t *>(ip + (HasLandingPad(ip) ? 4 : 0));
 }
 
-bool IsFiveByteNop(const uint8_t *p) {
+bool IsSiteNop(const uint8_t *p) {
   return p[0] == 0x0f && p[1] == 0x1f && p[2] == 0x44 && p[3] == 0x00;
 }
+
+uintptr_t SiteCallTarget(const uint8_t *p) {
+  if (p[0] != 0xe8) return 0;  // call rel32
+  int32_t rel;
+  std::memcpy(&rel, p + 1, sizeof rel);
+  return reinterpret_cast<uintptr_t>(p) + 5 + uintptr_t(intptr_t(rel));
+}
+
+uintptr_t CallTargetBefore(uintptr_t return_address) {
+  return SiteCallTarget(reinterpret_cast<const uint8_t *>(return_address - 5));
+}
+#endif
+
+bool IsSiteCall(const uint8_t *p) { return SiteCallTarget(p) != 0; }
 
 const sled_ops *LiteralAt(uintptr_t ip) {
   const sled_ops *ops;

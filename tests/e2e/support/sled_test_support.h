@@ -68,11 +68,25 @@ template <class F> uintptr_t Addr(F *f) {
   return reinterpret_cast<uintptr_t>(f);
 }
 
-// The 5 patchable bytes of the function at ip (after endbr64 if present).
+// The live-toggled instruction of the function at ip: x86 its 5 bytes
+// (after endbr64 if present), aarch64 the word after `[bti c;] mov x9, x30`.
 const uint8_t *PatchBytes(uintptr_t ip);
-bool HasEndbr64(uintptr_t ip);
-// Disabled site: the 5-byte NOP 0f 1f 44 00 xx.
-bool IsFiveByteNop(const uint8_t *p);
+// endbr64 (x86) / bti c (aarch64) at the entry.
+bool HasLandingPad(uintptr_t ip);
+// Disabled site: the 5-byte NOP 0f 1f 44 00 xx (x86), `nop` (aarch64).
+bool IsSiteNop(const uint8_t *p);
+// Enabled site: `call rel32` (x86) / `bl` (aarch64) at p, and its target
+// (0 when p holds no such call).
+bool IsSiteCall(const uint8_t *p);
+uintptr_t SiteCallTarget(const uint8_t *p);
+// Target of the direct call whose return address is given, or 0.
+uintptr_t CallTargetBefore(uintptr_t return_address);
+// Size of a site's patch instruction.
+#if defined(__aarch64__)
+inline constexpr size_t kPatchInsnSize = 4;
+#else
+inline constexpr size_t kPatchInsnSize = 5;
+#endif
 // The 8-byte literal before the entry, read as an ops pointer.
 const sled_ops *LiteralAt(uintptr_t ip);
 
