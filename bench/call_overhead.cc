@@ -18,9 +18,8 @@
  * output comes a table: median (or only) CPU time per call, its ratio to
  * state 1 and overhead in ns over state 1, and the real time per call.
  */
-#include <sled/sled.h>
-
 #include <benchmark/benchmark.h>
+#include <sled/sled.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -80,9 +79,12 @@ class ScopedOps {
 
 const char* dispatch_name(int dispatch) {
   switch (dispatch) {
-    case SLED_DISPATCH_NONE: return "literal: nop ops";
-    case SLED_DISPATCH_DIRECT: return "literal: the ops";
-    case SLED_DISPATCH_LIST: return "literal: list ops";
+    case SLED_DISPATCH_NONE:
+      return "literal: nop ops";
+    case SLED_DISPATCH_DIRECT:
+      return "literal: the ops";
+    case SLED_DISPATCH_LIST:
+      return "literal: list ops";
   }
   return "literal: ?";
 }
@@ -283,7 +285,8 @@ int main(int argc, char** argv) {
     }
   }
   sled_site_info info{};
-  if (int rc = sled_site_lookup(ip_of(tiny_traced), &info); rc < 0 || info.refusal != SLED_SITE_OK) {
+  if (int rc = sled_site_lookup(ip_of(tiny_traced), &info);
+      rc < 0 || info.refusal != SLED_SITE_OK) {
     std::fprintf(stderr, "sled-bench-call: tiny_traced cannot be traced: %s\n",
                  rc < 0 ? describe("sled_site_lookup", rc).c_str() : "site refused");
     return 1;
@@ -295,9 +298,10 @@ int main(int argc, char** argv) {
                                                : benchmark::ConsoleReporter::OO_None);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   std::fflush(stdout);
-  std::printf("\nsled-bench-call: strategy %s, %zu sites, compiler %s; time per call,"
-              " median when repeated\n",
-              sled_get_strategy(), sled_site_count(), __VERSION__);
+  std::printf(
+      "\nsled-bench-call: strategy %s, %zu sites, compiler %s; time per call,"
+      " median when repeated\n",
+      sled_get_strategy(), sled_site_count(), __VERSION__);
   const bool all_ran = reporter.print_table(stdout);
   benchmark::Shutdown();
   return all_ran ? 0 : 1;

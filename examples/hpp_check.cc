@@ -3,9 +3,8 @@
  * Built as an object library with -Wall -Wextra -Werror -fno-exceptions:
  * the header must be the first include, need nothing else, and instantiate
  * cleanly for every callback shape it accepts. Nothing here is run. */
-#include <sled/sled.hpp>
-
 #include <atomic>
+#include <sled/sled.hpp>
 #include <type_traits>
 
 namespace {

@@ -8,18 +8,18 @@
  * an ops saw a function outside its filter.
  */
 #include <sled/sled.h>
-#include <sled/sled.hpp>
-
-#include "workload.h"
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <sled/sled.hpp>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "workload.h"
 
 namespace {
 
@@ -125,10 +125,11 @@ bool report(const char* title, const std::vector<Function>& functions, const Cal
     if (counts.count(i) == 0) continue;
     const bool expected = allowed(functions[i].name);
     clean = clean && expected;
-    std::printf("  %-16s %12llu%s\n", functions[i].name.c_str(), (unsigned long long)counts.count(i),
-                expected ? "" : "   <- outside its filter!");
+    std::printf("  %-16s %12llu%s\n", functions[i].name.c_str(),
+                (unsigned long long)counts.count(i), expected ? "" : "   <- outside its filter!");
   }
-  if (counts.unknown()) std::printf("  (unknown ip)     %12llu\n", (unsigned long long)counts.unknown());
+  if (counts.unknown())
+    std::printf("  (unknown ip)     %12llu\n", (unsigned long long)counts.unknown());
   return clean;
 }
 
@@ -143,10 +144,12 @@ int run() {
     return 1;
   }
   const sled_stats before = sled::stats();
-  std::printf("sled-example: %d worker threads, strategy %.*s, %llu sites in %llu module(s), %llu refused\n",
-              kWorkers, int(sled::strategy().size()), sled::strategy().data(),
-              (unsigned long long)before.sites_found, (unsigned long long)before.modules,
-              (unsigned long long)before.sites_refused);
+  std::printf(
+      "sled-example: %d worker threads, strategy %.*s, %llu sites in %llu module(s), %llu "
+      "refused\n",
+      kWorkers, int(sled::strategy().size()), sled::strategy().data(),
+      (unsigned long long)before.sites_found, (unsigned long long)before.modules,
+      (unsigned long long)before.sites_refused);
 
   CallCounts parse_counts(functions), hash_counts(functions), all_counts(functions);
   std::atomic<uint64_t> parse_record_after_change{0};
@@ -203,21 +206,24 @@ int run() {
   clean = report("\"hash\" (*hash* minus hash_mix)", functions, hash_counts,
                  [](const std::string& name) {
                    return name.find("hash") != std::string::npos && name != "hash_mix";
-                 }) && clean;
+                 }) &&
+          clean;
   std::printf("  hash_fnv1a len (arg 1) seen: %llu..%llu\n", (unsigned long long)min_len.load(),
               (unsigned long long)max_len.load());
   clean = report("\"all\" (every site)", functions, all_counts,
-                 [](const std::string&) { return true; }) && clean;
+                 [](const std::string&) { return true; }) &&
+          clean;
 
   const sled_stats s = sled::stats();
-  std::printf("\nsled: modules %llu, sites found %llu, refused %llu, enabled now %llu\n"
-              "      patch batches %llu, sites patched %llu, literal writes %llu, "
-              "grace periods %llu, patch failures %llu%s\n",
-              (unsigned long long)s.modules, (unsigned long long)s.sites_found,
-              (unsigned long long)s.sites_refused, (unsigned long long)s.sites_enabled,
-              (unsigned long long)s.patch_batches, (unsigned long long)s.sites_patched,
-              (unsigned long long)s.literal_writes, (unsigned long long)s.grace_periods,
-              (unsigned long long)s.patch_failures, s.killed ? ", KILLED" : "");
+  std::printf(
+      "\nsled: modules %llu, sites found %llu, refused %llu, enabled now %llu\n"
+      "      patch batches %llu, sites patched %llu, literal writes %llu, "
+      "grace periods %llu, patch failures %llu%s\n",
+      (unsigned long long)s.modules, (unsigned long long)s.sites_found,
+      (unsigned long long)s.sites_refused, (unsigned long long)s.sites_enabled,
+      (unsigned long long)s.patch_batches, (unsigned long long)s.sites_patched,
+      (unsigned long long)s.literal_writes, (unsigned long long)s.grace_periods,
+      (unsigned long long)s.patch_failures, s.killed ? ", KILLED" : "");
   if (!clean || s.killed) {
     std::fprintf(stderr, "sled-example: an ops saw calls it should not have (or none at all)\n");
     return 1;

@@ -47,7 +47,8 @@ NOINLINE int parse_record(const char *text, struct record *out) {
   for (const char *p = text; p; ++fields) {
     p = parse_field(p, &f);
     if (f.key_len == 2 && f.key[0] == 'i' && f.key[1] == 'd') {
-      for (size_t i = 0; i < f.value_len; ++i) out->id = out->id * 10 + (uint32_t)(f.value[i] - '0');
+      for (size_t i = 0; i < f.value_len; ++i)
+        out->id = out->id * 10 + (uint32_t)(f.value[i] - '0');
     } else if (f.key_len == 4) {
       out->data = f.value, out->data_len = f.value_len;
     }

@@ -33,8 +33,7 @@ typedef struct sled_regs sled_regs; /* opaque: use the accessors below */
  *   parent_ip the address the function will return to
  *   ops       the registered ops (use ops->private_data for state)
  *   regs      the function's argument registers; valid during the call only */
-typedef void (*sled_func_t)(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops,
-                            sled_regs *regs);
+typedef void (*sled_func_t)(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops, sled_regs *regs);
 
 /* The callback guards itself against recursion. The guard is per thread,
  * like the kernel's: while any sled callback runs on a thread (including
@@ -96,12 +95,12 @@ SLED_API int sled_set_strategy(const char *name);
 SLED_API const char *sled_get_strategy(void);
 
 /* Register accessors, valid inside a callback only. */
-SLED_API uintptr_t sled_regs_arg(const sled_regs *regs, unsigned n); /* integer arg n, 0-based (n >= 6: from
-                                                                the stack, right when all earlier
-                                                                arguments are integers) */
+SLED_API uintptr_t sled_regs_arg(const sled_regs *regs, unsigned n); /* integer arg n, 0-based (n >=
+                                                                6: from the stack, right when all
+                                                                earlier arguments are integers) */
 SLED_API uintptr_t sled_regs_return_address(const sled_regs *regs);  /* = parent_ip */
-SLED_API uintptr_t sled_regs_stack_pointer(const sled_regs *regs);   /* sp at the function's entry */
-SLED_API uintptr_t sled_regs_ip(const sled_regs *regs);              /* the function's entry */
+SLED_API uintptr_t sled_regs_stack_pointer(const sled_regs *regs); /* sp at the function's entry */
+SLED_API uintptr_t sled_regs_ip(const sled_regs *regs);            /* the function's entry */
 /* Only for ops with SLED_OPS_FL_IPMODIFY (-EPERM otherwise): continue at
  * new_ip (the entry of a function with the same signature) instead of the
  * traced function's body. */
@@ -113,12 +112,12 @@ SLED_API size_t sled_site_count(void);
 /* Why a site cannot be traced. */
 enum sled_refusal {
   SLED_SITE_OK = 0,
-  SLED_SITE_BAD_BYTES = 1,       /* entry bytes are not a known NOP form */
-  SLED_SITE_BAD_LITERAL = 2,     /* the 8 bytes before the entry are not NOPs */
-  SLED_SITE_MISALIGNED = 3,      /* the literal is not 8-byte aligned */
-  SLED_SITE_UNSAFE_NOPS = 4,     /* GCC's 5 one-byte NOPs seen while threads ran */
-  SLED_SITE_OUT_OF_SEGMENT = 5,  /* the address is not in executable text */
-  SLED_SITE_NO_STUB = 6,         /* no near stub could be mapped within reach */
+  SLED_SITE_BAD_BYTES = 1,      /* entry bytes are not a known NOP form */
+  SLED_SITE_BAD_LITERAL = 2,    /* the 8 bytes before the entry are not NOPs */
+  SLED_SITE_MISALIGNED = 3,     /* the literal is not 8-byte aligned */
+  SLED_SITE_UNSAFE_NOPS = 4,    /* GCC's 5 one-byte NOPs seen while threads ran */
+  SLED_SITE_OUT_OF_SEGMENT = 5, /* the address is not in executable text */
+  SLED_SITE_NO_STUB = 6,        /* no near stub could be mapped within reach */
 };
 
 enum sled_dispatch {
@@ -128,13 +127,13 @@ enum sled_dispatch {
 };
 
 typedef struct sled_site_info {
-  uintptr_t ip;        /* function entry */
-  const char *name;    /* symbol name (mangled for C++) */
-  const char *module;  /* basename of the module's file */
-  int refusal;         /* enum sled_refusal */
-  unsigned nr_ops;     /* ops tracing it now */
-  int enabled;         /* its call instruction is in place */
-  int dispatch;        /* enum sled_dispatch: what the literal names */
+  uintptr_t ip;            /* function entry */
+  const char *name;        /* symbol name (mangled for C++) */
+  const char *module;      /* basename of the module's file */
+  int refusal;             /* enum sled_refusal */
+  unsigned nr_ops;         /* ops tracing it now */
+  int enabled;             /* its call instruction is in place */
+  int dispatch;            /* enum sled_dispatch: what the literal names */
   const sled_ops *literal; /* the ops pointer in the site's literal now */
   unsigned char bytes[16]; /* bytes found at literal..entry+8 when refused */
 } sled_site_info;
@@ -148,18 +147,18 @@ SLED_API int sled_for_each_site(int (*fn)(const sled_site_info *info, void *arg)
 SLED_API int sled_site_lookup(uintptr_t ip, sled_site_info *out);
 
 typedef struct sled_stats {
-  uint64_t modules;           /* modules with sites */
+  uint64_t modules; /* modules with sites */
   uint64_t sites_found;
-  uint64_t sites_refused;     /* sum of refused_by_reason */
+  uint64_t sites_refused;        /* sum of refused_by_reason */
   uint64_t refused_by_reason[8]; /* index: enum sled_refusal */
-  uint64_t sites_enabled;     /* sites whose call is in place now */
-  uint64_t sites_normalized;  /* GCC 5x1-byte NOPs rewritten to one NOP */
-  uint64_t patch_batches;     /* text patch sessions run */
-  uint64_t sites_patched;     /* code writes (enable/disable) done, in total */
+  uint64_t sites_enabled;        /* sites whose call is in place now */
+  uint64_t sites_normalized;     /* GCC 5x1-byte NOPs rewritten to one NOP */
+  uint64_t patch_batches;        /* text patch sessions run */
+  uint64_t sites_patched;        /* code writes (enable/disable) done, in total */
   uint64_t literal_writes;
-  uint64_t patch_failures;    /* changes refused because bytes differed */
+  uint64_t patch_failures; /* changes refused because bytes differed */
   uint64_t grace_periods;
-  int killed;                 /* patching stopped after an anomaly */
+  int killed; /* patching stopped after an anomaly */
 } sled_stats;
 
 SLED_API int sled_get_stats(sled_stats *out);

@@ -85,8 +85,7 @@ class Regs {
  *   (uintptr_t ip)                                                        */
 template <class F>
 concept Callback = std::is_invocable_v<const F&, uintptr_t, uintptr_t, Regs&> ||
-                   std::is_invocable_v<const F&, uintptr_t, uintptr_t> ||
-                   std::is_invocable_v<const F&, uintptr_t>;
+    std::is_invocable_v<const F&, uintptr_t, uintptr_t> || std::is_invocable_v<const F&, uintptr_t>;
 
 /* One registered client. Its address is its identity inside sled, so it is
  * neither copyable nor movable: declare it where it lives, e.g.
@@ -186,7 +185,7 @@ inline std::string_view strategy() noexcept {
  * not call sled). fn may return void (visit all) or a value convertible to
  * int: non-zero stops the walk and is returned. */
 template <class F>
-  requires std::is_invocable_v<F&, const sled_site_info&>
+requires std::is_invocable_v<F&, const sled_site_info&>
 int for_each_site(F&& fn) {
   auto visit = [](const sled_site_info* info, void* arg) -> int {
     F& f = *static_cast<std::remove_reference_t<F>*>(arg);

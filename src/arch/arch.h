@@ -26,11 +26,11 @@ extern const char *const kInstrumentFlags;
 
 // What the bytes of a freshly found site say (site.cc).
 struct SiteShape {
-  uintptr_t entry = 0;   // function entry (= literal + 8)
-  uintptr_t patch = 0;   // the live-toggled instruction
-  bool landing_pad = false;    // endbr64 / bti c before the patch slot
-  bool needs_normalize = false; // compiled form must be rewritten once...
-  uintptr_t normalize_at = 0;   // ...there, with encode_normalized()'s bytes
+  uintptr_t entry = 0;           // function entry (= literal + 8)
+  uintptr_t patch = 0;           // the live-toggled instruction
+  bool landing_pad = false;      // endbr64 / bti c before the patch slot
+  bool needs_normalize = false;  // compiled form must be rewritten once...
+  uintptr_t normalize_at = 0;    // ...there, with encode_normalized()'s bytes
   int refusal = SLED_SITE_OK;
 };
 // `literal` is the address recorded in __patchable_function_entries and

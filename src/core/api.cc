@@ -20,13 +20,20 @@ namespace {
 
 const char *refusal_text(int refusal) {
   switch (refusal) {
-    case SLED_SITE_BAD_BYTES: return "entry bytes are not a NOP form";
-    case SLED_SITE_BAD_LITERAL: return "the 8 bytes before the entry are not NOPs";
-    case SLED_SITE_MISALIGNED: return "literal not 8-byte aligned";
-    case SLED_SITE_UNSAFE_NOPS: return "GCC 1-byte NOPs found while threads ran";
-    case SLED_SITE_OUT_OF_SEGMENT: return "not in executable text";
-    case SLED_SITE_NO_STUB: return "no near stub within reach";
-    default: return "ok";
+    case SLED_SITE_BAD_BYTES:
+      return "entry bytes are not a NOP form";
+    case SLED_SITE_BAD_LITERAL:
+      return "the 8 bytes before the entry are not NOPs";
+    case SLED_SITE_MISALIGNED:
+      return "literal not 8-byte aligned";
+    case SLED_SITE_UNSAFE_NOPS:
+      return "GCC 1-byte NOPs found while threads ran";
+    case SLED_SITE_OUT_OF_SEGMENT:
+      return "not in executable text";
+    case SLED_SITE_NO_STUB:
+      return "no near stub within reach";
+    default:
+      return "ok";
   }
 }
 

@@ -82,14 +82,16 @@ extern "C" __attribute__((visibility("hidden"))) void sled_dispatch(uintptr_t li
   t->nest.store(depth + 1, sled::kEnterOrder);
   std::atomic_signal_fence(std::memory_order_seq_cst);
   auto *ops = walk ? &sled_list_walker_ops
-                  : reinterpret_cast<sled_ops *>(sled::arch::load_literal(literal));
+                   : reinterpret_cast<sled_ops *>(sled::arch::load_literal(literal));
 #ifdef SLED_TSAN
   (void)sled::g_literal_epoch.load(std::memory_order_seq_cst);
 #endif
   regs->ops = ops;
-  if (sled::may_call(ops, depth)) ops->func(literal + sled::arch::kLiteralSize, parent_ip, ops, regs);
+  if (sled::may_call(ops, depth))
+    ops->func(literal + sled::arch::kLiteralSize, parent_ip, ops, regs);
   // Release, like the nest store below: a grace period that sees either
   // change knows this section's reads are done (x86: plain stores).
-  if (depth == 0) t->gen.store(t->gen.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  if (depth == 0)
+    t->gen.store(t->gen.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   t->nest.store(depth, std::memory_order_release);
 }

@@ -25,4 +25,4 @@ struct DynDescriptor {
 // gives through the literal. No-op otherwise.
 void publish_literals();
 void list_ops_func(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops, sled_regs *regs);
-}
+}  // namespace sled

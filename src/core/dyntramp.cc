@@ -13,7 +13,7 @@ namespace {
 
 struct DynTramp {
   uintptr_t code;
-  DynDescriptor *desc;  // never freed
+  DynDescriptor *desc;    // never freed
   const sled_ops *owner;  // null: in the pool
 };
 // Never destroyed: descriptors live as long as the process (and leak

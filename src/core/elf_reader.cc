@@ -70,10 +70,10 @@ int read_elf_facts(const char *path, ElfFacts *out) {
       if (symtab) read_functions(elf, symtab, out);
       if (dynsym && out->functions.empty()) read_functions(elf, dynsym, out);
       std::sort(out->functions.begin(), out->functions.end(),
-                       [](const ElfFunctionSymbol &a, const ElfFunctionSymbol &b) {
-                         if (a.value != b.value) return a.value < b.value;
-                         return a.global && !b.global;
-                       });
+                [](const ElfFunctionSymbol &a, const ElfFunctionSymbol &b) {
+                  if (a.value != b.value) return a.value < b.value;
+                  return a.global && !b.global;
+                });
     }
     result = 0;
   }

@@ -8,8 +8,8 @@
 namespace sled {
 
 struct ElfFunctionSymbol {
-  uint64_t value;     // link-time address (add the load bias for ET_DYN)
-  uint32_t name;      // offset into ElfFacts::names
+  uint64_t value;  // link-time address (add the load bias for ET_DYN)
+  uint32_t name;   // offset into ElfFacts::names
   bool global;
 };
 

@@ -33,20 +33,34 @@ const char *format_bytes(const unsigned char *bytes, unsigned n, char *buf, unsi
 
 extern "C" const char *sled_strerror(int err) {
   switch (-err) {
-    case 0: return "success";
-    case EINVAL: return "invalid argument or malformed pattern";
-    case ENOENT: return "no such function or ops";
-    case EEXIST: return "ops already registered";
-    case EBUSY: return "another IPMODIFY ops already traces that function";
-    case EDEADLK: return "sled called from inside a sled callback";
-    case ENOEXEC: return "function cannot be traced (see sled_last_error)";
-    case EIO: return "unexpected bytes at a site; sled stopped patching";
-    case ENOTRECOVERABLE: return "patching stopped after an earlier anomaly";
-    case ENOMEM: return "out of memory";
-    case ENOSYS: return "kernel lacks membarrier(PRIVATE_EXPEDITED_SYNC_CORE)";
-    case EACCES: return "could not change page protections of the text";
-    case EOPNOTSUPP: return "not supported";
-    default: return err < 0 ? strerror(-err) : "not an error code";
+    case 0:
+      return "success";
+    case EINVAL:
+      return "invalid argument or malformed pattern";
+    case ENOENT:
+      return "no such function or ops";
+    case EEXIST:
+      return "ops already registered";
+    case EBUSY:
+      return "another IPMODIFY ops already traces that function";
+    case EDEADLK:
+      return "sled called from inside a sled callback";
+    case ENOEXEC:
+      return "function cannot be traced (see sled_last_error)";
+    case EIO:
+      return "unexpected bytes at a site; sled stopped patching";
+    case ENOTRECOVERABLE:
+      return "patching stopped after an earlier anomaly";
+    case ENOMEM:
+      return "out of memory";
+    case ENOSYS:
+      return "kernel lacks membarrier(PRIVATE_EXPEDITED_SYNC_CORE)";
+    case EACCES:
+      return "could not change page protections of the text";
+    case EOPNOTSUPP:
+      return "not supported";
+    default:
+      return err < 0 ? strerror(-err) : "not an error code";
   }
 }
 

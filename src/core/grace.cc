@@ -34,8 +34,7 @@ void backoff(unsigned round) {
 }  // namespace
 
 int grace_init() {
-  static int result =
-      membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0 ? 0 : -errno;
+  static int result = membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0 ? 0 : -errno;
   return result;
 }
 

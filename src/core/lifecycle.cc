@@ -5,9 +5,9 @@
 #include <link.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cerrno>
 
 #include "arch/arch.h"
 #include "core/error.h"
@@ -53,8 +53,10 @@ int ensure_initialized(Registry &r) {
   if (const char *env = getenv("SLED_STRATEGY"); env && *env) {
     // No site is traced yet: the strategy applies from the first register.
     if (parse_strategy(env, &r.strategy) != 0)
-      fprintf(stderr, "sled: SLED_STRATEGY=%s is not a strategy (callops, list, dyntramp); "
-                      "using callops\n", env);
+      fprintf(stderr,
+              "sled: SLED_STRATEGY=%s is not a strategy (callops, list, dyntramp); "
+              "using callops\n",
+              env);
   }
   refresh_modules(r, true, process_is_single_threaded());
   return 0;
@@ -79,7 +81,8 @@ void refresh_modules(Registry &r, bool force, bool just_loaded) {
     r.modules.erase(r.modules.begin() + static_cast<long>(i));
   }
   std::erase_if(g_siteless, [&](const void *key) {
-    return std::none_of(objs.begin(), objs.end(), [&](const LoadedObject &o) { return o.phdr_key == key; });
+    return std::none_of(objs.begin(), objs.end(),
+                        [&](const LoadedObject &o) { return o.phdr_key == key; });
   });
 
   bool single = just_loaded || process_is_single_threaded();

@@ -45,8 +45,8 @@ void walk(uintptr_t ip, uintptr_t parent_ip, sled_ops *, sled_regs *regs);
 }  // namespace
 }  // namespace sled
 
-extern "C" __attribute__((visibility("hidden"))) sled_ops sled_list_walker_ops = {
-    sled::walk, nullptr, SLED_OPS_FL_RECURSION_SAFE, 0, {}};
+extern "C" __attribute__((visibility("hidden")))
+sled_ops sled_list_walker_ops = {sled::walk, nullptr, SLED_OPS_FL_RECURSION_SAFE, 0, {}};
 
 namespace sled {
 namespace {

@@ -28,13 +28,13 @@ enum CallKind : uint8_t {
 };
 
 struct Site {
-  uintptr_t entry;                 // function entry; literal at entry - 8
-  const sled_ops *applied_literal; // what the literal holds (null: compiled NOPs)
-  const sled_ops *ops_ref;         // desired: the one ops, or a ListOps when nr_ops > 1
-  uint32_t name;                   // offset into Module::names
-  uint16_t nr_ops;                 // ops tracing it (desired)
-  uint8_t refusal;                 // enum sled_refusal
-  uint8_t flags;                   // SiteFlags
+  uintptr_t entry;                  // function entry; literal at entry - 8
+  const sled_ops *applied_literal;  // what the literal holds (null: compiled NOPs)
+  const sled_ops *ops_ref;          // desired: the one ops, or a ListOps when nr_ops > 1
+  uint32_t name;                    // offset into Module::names
+  uint16_t nr_ops;                  // ops tracing it (desired)
+  uint8_t refusal;                  // enum sled_refusal
+  uint8_t flags;                    // SiteFlags
 };
 static_assert(sizeof(Site) == 32, "metadata budget: 32 bytes per site");
 
@@ -52,14 +52,14 @@ struct TextSegment {
 
 struct Module {
   std::string path;
-  std::string base_name;         // basename of path, what @module matches
-  uintptr_t bias = 0;            // dlpi_addr
-  const void *phdr_key = nullptr;// dlpi_phdr: identifies this load of the module
+  std::string base_name;           // basename of path, what @module matches
+  uintptr_t bias = 0;              // dlpi_addr
+  const void *phdr_key = nullptr;  // dlpi_phdr: identifies this load of the module
   std::vector<TextSegment> text;
-  std::vector<Site> sites;       // sorted by entry
-  std::string names;             // NUL-separated symbol names
-  uintptr_t call_target = 0;     // CALL_OPS trampoline, or a near stub slot to it
-  uintptr_t list_target = 0;     // list trampoline, or a stub slot; 0 until needed
+  std::vector<Site> sites;               // sorted by entry
+  std::string names;                     // NUL-separated symbol names
+  uintptr_t call_target = 0;             // CALL_OPS trampoline, or a near stub slot to it
+  uintptr_t list_target = 0;             // list trampoline, or a stub slot; 0 until needed
   uintptr_t reach_lo = 0, reach_hi = 0;  // what every call of this module spans
 
   // Lazily built for pattern matching.

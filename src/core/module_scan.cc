@@ -141,7 +141,8 @@ std::vector<LoadedObject> list_loaded_objects(unsigned long long *adds, unsigned
   return out;
 }
 
-std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize, sled_stats *stats) {
+std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
+                                    sled_stats *stats) {
   ElfFacts elf;
   if (read_elf_facts(obj.path.c_str(), &elf) != 0 || elf.patch_sections.empty()) return nullptr;
 

@@ -13,7 +13,7 @@
 namespace sled {
 
 struct LoadedObject {
-  std::string path;       // file to read ("" for the main program: /proc/self/exe)
+  std::string path;  // file to read ("" for the main program: /proc/self/exe)
   std::string base_name;
   uintptr_t bias = 0;
   const void *phdr_key = nullptr;

@@ -17,7 +17,7 @@ namespace {
 
 struct NearPage {
   uintptr_t addr;
-  size_t used;                                      // bytes
+  size_t used;                                         // bytes
   std::vector<std::pair<uintptr_t, uintptr_t>> jumps;  // (target, stub)
 };
 std::vector<NearPage> g_pages;
@@ -74,7 +74,8 @@ uintptr_t near_code(uintptr_t lo, uintptr_t hi, size_t size,
            arch::text_prot(PROT_READ | PROT_WRITE | PROT_EXEC));
   std::memcpy(reinterpret_cast<void *>(at), bytes, size);
   __builtin___clear_cache(reinterpret_cast<char *>(at), reinterpret_cast<char *>(at + size));
-  mprotect(reinterpret_cast<void *>(page->addr), page_size(), arch::text_prot(PROT_READ | PROT_EXEC));
+  mprotect(reinterpret_cast<void *>(page->addr), page_size(),
+           arch::text_prot(PROT_READ | PROT_EXEC));
   page->used += size;
   return at;
 }

@@ -42,7 +42,8 @@ void PatchSession::add(uintptr_t addr, size_t len, int prot) {
 }
 
 int PatchSession::open() {
-  std::sort(pages_.begin(), pages_.end(), [](const Page &a, const Page &b) { return a.addr < b.addr; });
+  std::sort(pages_.begin(), pages_.end(),
+            [](const Page &a, const Page &b) { return a.addr < b.addr; });
   pages_.erase(std::unique(pages_.begin(), pages_.end(),
                            [](const Page &a, const Page &b) { return a.addr == b.addr; }),
                pages_.end());

@@ -8,9 +8,9 @@
 namespace sled {
 
 struct Pattern {
-  std::string name;    // glob over symbol, demangled, or bare demangled name
-  std::string module;  // glob over the module file's basename; empty = any
-  bool negate = false; // "!pattern": remove matches
+  std::string name;     // glob over symbol, demangled, or bare demangled name
+  std::string module;   // glob over the module file's basename; empty = any
+  bool negate = false;  // "!pattern": remove matches
 };
 
 // Splits on spaces and commas outside () and <> (so "f(int, char)" stays one

@@ -26,8 +26,8 @@ struct OpsState {
   sled_ops *ops = nullptr;
   PatternSet filter, notrace;
   bool registered = false;
-  std::vector<Site *> traced;  // sorted: sites whose accounting includes this ops
-  uint64_t traced_version = 0; // bumped when traced changes
+  std::vector<Site *> traced;         // sorted: sites whose accounting includes this ops
+  uint64_t traced_version = 0;        // bumped when traced changes
   const struct IpSet *ips = nullptr;  // the list walker's copy of traced
   uint64_t ips_version = 0;
 };

@@ -16,39 +16,52 @@ namespace sled {
 
 int parse_strategy(const char *name, Strategy *out) {
   if (!name) return -EINVAL;
-  if (strcmp(name, "callops") == 0) *out = Strategy::kCallops;
-  else if (strcmp(name, "list") == 0) *out = Strategy::kList;
-  else if (strcmp(name, "dyntramp") == 0) *out = Strategy::kDyntramp;
-  else return -EINVAL;
+  if (strcmp(name, "callops") == 0)
+    *out = Strategy::kCallops;
+  else if (strcmp(name, "list") == 0)
+    *out = Strategy::kList;
+  else if (strcmp(name, "dyntramp") == 0)
+    *out = Strategy::kDyntramp;
+  else
+    return -EINVAL;
   return 0;
 }
 
 const char *strategy_name(Strategy s) {
   switch (s) {
-    case Strategy::kList: return "list";
-    case Strategy::kDyntramp: return "dyntramp";
-    default: return "callops";
+    case Strategy::kList:
+      return "list";
+    case Strategy::kDyntramp:
+      return "dyntramp";
+    default:
+      return "callops";
   }
 }
 
 CallKind desired_call(Strategy s, unsigned nr_ops) {
   if (nr_ops == 0) return kCallNone;
   switch (s) {
-    case Strategy::kList: return kCallList;
-    case Strategy::kDyntramp: return nr_ops == 1 ? kCallDyn : kCallList;
-    default: return kCallOps;
+    case Strategy::kList:
+      return kCallList;
+    case Strategy::kDyntramp:
+      return nr_ops == 1 ? kCallDyn : kCallList;
+    default:
+      return kCallOps;
   }
 }
 
 uintptr_t call_address(Module &m, CallKind kind, const sled_ops *single) {
   switch (kind) {
-    case kCallOps: return m.call_target;
+    case kCallOps:
+      return m.call_target;
     case kCallList:
       if (!m.list_target)
         m.list_target = near_call_target(m.reach_lo, m.reach_hi, arch::list_trampoline());
       return m.list_target;
-    case kCallDyn: return dyntramp_for(single, m.reach_lo, m.reach_hi);
-    default: return 0;
+    case kCallDyn:
+      return dyntramp_for(single, m.reach_lo, m.reach_hi);
+    default:
+      return 0;
   }
 }
 

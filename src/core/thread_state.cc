@@ -35,7 +35,8 @@ ThreadRecord *claim_free(int tid) {
 }
 
 ThreadRecord *make_chunk(int tid) {
-  void *mem = mmap(nullptr, kChunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void *mem =
+      mmap(nullptr, kChunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return nullptr;
   auto *recs = static_cast<ThreadRecord *>(mem);
   size_t n = kChunkBytes / sizeof(ThreadRecord);

@@ -22,7 +22,7 @@ struct alignas(64) ThreadRecord {
   // Bumped each time the thread leaves its outermost dispatcher section, so
   // a grace period can tell "left and came back" from "still inside".
   std::atomic<uint32_t> gen{0};
-  std::atomic<int> owner{0};  // tid of the thread using it; 0 = free
+  std::atomic<int> owner{0};     // tid of the thread using it; 0 = free
   ThreadRecord *next = nullptr;  // all records ever made (immutable once linked)
 };
 
@@ -35,8 +35,9 @@ static_assert(sizeof(std::atomic<uint32_t>) == 4);
 // The calling thread's record, or null before its first traced call. C
 // linkage and __thread (no dynamic initialiser, no TLS wrapper call) so the
 // trampolines reach it with one %fs-relative load (initial-exec model).
-extern "C" __attribute__((visibility("hidden"), tls_model("initial-exec"))) __thread sled::ThreadRecord
-    *sled_thread_record;
+extern "C"
+    __attribute__((visibility("hidden"),
+                   tls_model("initial-exec"))) __thread sled::ThreadRecord *sled_thread_record;
 
 namespace sled {
 

@@ -43,9 +43,9 @@ struct SiteChange {
   const sled_ops *new_ref;  // what the literal will name
   uint16_t new_nr;
   CallKind new_call;
-  uintptr_t new_target;     // where the call goes (kCallNone: unused)
-  ListOps *old_list;        // to free after the grace period
-  ListOps *new_list;        // to free if the batch fails
+  uintptr_t new_target;  // where the call goes (kCallNone: unused)
+  ListOps *old_list;     // to free after the grace period
+  ListOps *new_list;     // to free if the batch fails
 };
 
 constexpr uint64_t kCompiledLiteral = arch::kCompiledLiteral;
@@ -122,8 +122,8 @@ int plan_changes(Registry &r, std::vector<Delta> &deltas, std::vector<SiteChange
                      module->name_of(*site));
       err = -EBUSY;
     }
-    SiteChange c{site, module, &g_nop_ops, static_cast<uint16_t>(members.size()),
-                 kCallNone, 0, nullptr, nullptr};
+    SiteChange c{site,      module, &g_nop_ops, static_cast<uint16_t>(members.size()),
+                 kCallNone, 0,      nullptr,    nullptr};
     if (!err && members.size() == 1) c.new_ref = members[0];
     if (!err && members.size() > 1) {
       c.new_list = list_ops_create(members);
@@ -133,7 +133,8 @@ int plan_changes(Registry &r, std::vector<Delta> &deltas, std::vector<SiteChange
         err = -ENOMEM;
     }
     if (!err) err = choose_call(r, c);
-    if (site->nr_ops > 1) c.old_list = reinterpret_cast<ListOps *>(const_cast<sled_ops *>(site->ops_ref));
+    if (site->nr_ops > 1)
+      c.old_list = reinterpret_cast<ListOps *>(const_cast<sled_ops *>(site->ops_ref));
     out->push_back(c);
     if (err) {
       free_new_lists(*out);
@@ -165,7 +166,8 @@ int verify_old_bytes(const std::vector<SiteChange> &changes, bool code_too) {
   for (const SiteChange &c : changes) {
     const Site &s = *c.site;
     uint64_t literal = arch::load_literal(literal_addr(s));
-    uint64_t want = s.applied_literal ? reinterpret_cast<uint64_t>(s.applied_literal) : kCompiledLiteral;
+    uint64_t want =
+        s.applied_literal ? reinterpret_cast<uint64_t>(s.applied_literal) : kCompiledLiteral;
     bool code_ok = true;
     if (code_too) {
       const auto *insn = reinterpret_cast<const uint8_t *>(c.module->patch_of(s));
@@ -311,7 +313,8 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
   return 0;
 }
 
-int apply_deltas(Registry &r, std::vector<Delta> &deltas, const std::vector<const sled_ops *> &released) {
+int apply_deltas(Registry &r, std::vector<Delta> &deltas,
+                 const std::vector<const sled_ops *> &released) {
   std::vector<SiteChange> &changes = scratch().changes;
   changes.clear();
   if (int err = plan_changes(r, deltas, &changes)) return err;
@@ -366,7 +369,8 @@ void detach_module(Registry &r, Module &m) {
   }
   std::vector<void *> retired;
   if (r.strategy != Strategy::kCallops) walker_publish(r, true, &retired);
-  bool lists = std::any_of(m.sites.begin(), m.sites.end(), [](const Site &s) { return s.nr_ops > 1; });
+  bool lists =
+      std::any_of(m.sites.begin(), m.sites.end(), [](const Site &s) { return s.nr_ops > 1; });
   if (!lists && retired.empty()) return;
   synchronize();  // a thread may still be leaving a list ops of this module
   for (Site &s : m.sites)

@@ -61,9 +61,12 @@ const char *const kFunctionNames[kFunctions] = {"st_f0", "st_f1", "st_f2"};
 
 uintptr_t FunctionAddress(int f) {
   switch (f) {
-    case 0: return reinterpret_cast<uintptr_t>(&st_f0);
-    case 1: return reinterpret_cast<uintptr_t>(&st_f1);
-    default: return reinterpret_cast<uintptr_t>(&st_f2);
+    case 0:
+      return reinterpret_cast<uintptr_t>(&st_f0);
+    case 1:
+      return reinterpret_cast<uintptr_t>(&st_f1);
+    default:
+      return reinterpret_cast<uintptr_t>(&st_f2);
   }
 }
 
@@ -82,12 +85,12 @@ struct State {
   bool switching = false;
 
   static State Decode(uint64_t w) {
-    return {uint32_t(w & 0x1ff), int((w >> 9) & 3), ((w >> 11) & 1) != 0,
-            w >> 16, ((w >> 12) & 1) != 0};
+    return {uint32_t(w & 0x1ff), int((w >> 9) & 3), ((w >> 11) & 1) != 0, w >> 16,
+            ((w >> 12) & 1) != 0};
   }
   uint64_t Encode() const {
-    return traced | uint64_t(changing) << 9 | uint64_t(busy) << 11 |
-           uint64_t(switching) << 12 | seq << 16;
+    return traced | uint64_t(changing) << 9 | uint64_t(busy) << 11 | uint64_t(switching) << 12 |
+           seq << 16;
   }
   bool Traces(int f, int o) const { return (traced >> (f * kOps + o)) & 1; }
 };
@@ -120,12 +123,12 @@ void Callback(uintptr_t ip, uintptr_t, sled_ops *ops, sled_regs *regs) {
 // run on this 2-core machine, and the wake-up is immediate.
 void FutexWait(std::atomic<uint32_t> *word, uint32_t value) {
   timespec timeout{0, 100 * 1000 * 1000};
-  syscall(SYS_futex, reinterpret_cast<uint32_t *>(word), FUTEX_WAIT_PRIVATE, value,
-          &timeout, nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<uint32_t *>(word), FUTEX_WAIT_PRIVATE, value, &timeout,
+          nullptr, 0);
 }
 void FutexWake(std::atomic<uint32_t> *word) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t *>(word), FUTEX_WAKE_PRIVATE, 1, nullptr,
-          nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<uint32_t *>(word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr,
+          0);
 }
 
 struct WorkerReport {
@@ -146,9 +149,12 @@ struct WorkerReport {
 // Calls function f with x; false if the result is wrong.
 bool CallFunction(int f, long x) {
   switch (f) {
-    case 0: return st_f0(x) == x * 3 + 1;
-    case 1: return st_f1(x, 7) == x * 7 - 5;
-    default: return st_f2(x, 0.25) == double(x) * 0.5 + 0.25;
+    case 0:
+      return st_f0(x) == x * 3 + 1;
+    case 1:
+      return st_f1(x, 7) == x * 7 - 5;
+    default:
+      return st_f2(x, 0.25) == double(x) * 0.5 + 0.25;
   }
 }
 
@@ -167,10 +173,8 @@ void CheckCall(WorkerReport &r, int f, long x, State before, State after) {
   const bool in_switch = OverlapsOnlyASwitch(before, after);
   // A one-step transition whose changing slot is known: 'after' is either
   // the busy word of that step or the state it published.
-  const bool one_step =
-      !before.busy &&
-      ((after.busy && after.seq == before.seq) ||
-       (!after.busy && after.seq == before.seq + 1));
+  const bool one_step = !before.busy && ((after.busy && after.seq == before.seq) ||
+                                         (!after.busy && after.seq == before.seq + 1));
   for (int o = 0; o < kOps; o++) {
     const uint32_t hits = t_hits[o];
     char what[200];
@@ -181,8 +185,7 @@ void CheckCall(WorkerReport &r, int f, long x, State before, State after) {
                   before.switching, (unsigned long long)after.seq, after.traced, after.busy,
                   after.changing, after.switching);
     if (hits > 1) r.Error(std::string("counted twice: ") + what);
-    if (hits && t_ip[o] != FunctionAddress(f))
-      r.Error(std::string("wrong ip: ") + what);
+    if (hits && t_ip[o] != FunctionAddress(f)) r.Error(std::string("wrong ip: ") + what);
     if (hits && t_arg0[o] != x) r.Error(std::string("wrong argument: ") + what);
     if (stable) {
       if (hits != uint32_t(before.Traces(f, o)))
@@ -201,8 +204,7 @@ void CheckCall(WorkerReport &r, int f, long x, State before, State after) {
       // For a published 'after', only the step's own slot may differ; when
       // its bits are equal the slot did not change for this function.
       if (untouched_and_known && hits != uint32_t(before.Traces(f, o)))
-        r.Error(std::string("untouched ops miscounted in a transition: ") +
-                what);
+        r.Error(std::string("untouched ops miscounted in a transition: ") + what);
     }
   }
 }
@@ -285,8 +287,8 @@ class Controller {
     Check(sled_set_strategy(strategy));
     const char *now = sled_get_strategy();
     if (std::strcmp(now, strategy) != 0 && api_failures++ == 0)
-      first_failure = std::string("sled_get_strategy() is ") + now + " after switching to " +
-                      strategy;
+      first_failure =
+          std::string("sled_get_strategy() is ") + now + " after switching to " + strategy;
     Publish(true);
     WaitForWorkers();
   }
@@ -430,12 +432,12 @@ void RunWorkersUnder(const char *label, unsigned seed, ControlLoop control_loop)
     for (const std::string &m : r.messages) ADD_FAILURE() << "worker " << w << ": " << m;
     // Every published state was checked by every worker at least twice.
     EXPECT_GE(r.stable_calls.load(), 2u * uint64_t(steps)) << "worker " << w;
-    std::printf("[ stress   ] %s worker %d: %llu calls, %llu exact, %llu in transitions"
-                " (%llu overlapping a switch, %llu of them skipped)\n",
-                label, w, (unsigned long long)r.calls,
-                (unsigned long long)r.stable_calls.load(),
-                (unsigned long long)r.transition_calls, (unsigned long long)r.switch_calls,
-                (unsigned long long)r.switch_skipped);
+    std::printf(
+        "[ stress   ] %s worker %d: %llu calls, %llu exact, %llu in transitions"
+        " (%llu overlapping a switch, %llu of them skipped)\n",
+        label, w, (unsigned long long)r.calls, (unsigned long long)r.stable_calls.load(),
+        (unsigned long long)r.transition_calls, (unsigned long long)r.switch_calls,
+        (unsigned long long)r.switch_skipped);
   }
   sled_stats stats{};
   ASSERT_EQ(sled_get_stats(&stats), 0);
@@ -451,17 +453,14 @@ class Stress : public ::testing::TestWithParam<const char *> {
 };
 
 TEST_P(Stress, ExactCountsWhileOpsComeAndGo) {
-  RunWorkersUnder(GetParam(), 12345u + unsigned(std::strlen(GetParam())),
-                  [](Controller &control) {
-                    int step = 0;
-                    for (; step < SLED_STRESS_STEPS && control.stuck_workers == 0; step++)
-                      control.Step();
-                    return step;
-                  });
+  RunWorkersUnder(GetParam(), 12345u + unsigned(std::strlen(GetParam())), [](Controller &control) {
+    int step = 0;
+    for (; step < SLED_STRESS_STEPS && control.stuck_workers == 0; step++) control.Step();
+    return step;
+  });
 }
 
-INSTANTIATE_TEST_SUITE_P(AllStrategies, Stress,
-                         ::testing::Values("callops", "list", "dyntramp"));
+INSTANTIATE_TEST_SUITE_P(AllStrategies, Stress, ::testing::Values("callops", "list", "dyntramp"));
 
 // The strategy changes live while the workers call: callops -> list ->
 // dyntramp -> callops ..., SLED_STRESS_SWITCHES times, with one to three

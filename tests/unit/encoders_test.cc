@@ -40,7 +40,7 @@ TEST(X86Encoders, CallOutOfReachIsRefused) {
 TEST(X86Encoders, StubJumpIsRipIndirect) {
   uint8_t b[kStubSlotSize];
   encode_stub_jump(0x5000, 0x1122334455667788, b);
-  const uint8_t want[kStubSlotSize] = {0xff, 0x25, 0, 0, 0, 0, 0x88, 0x77,
+  const uint8_t want[kStubSlotSize] = {0xff, 0x25, 0,    0,    0,    0,    0x88, 0x77,
                                        0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0xcc, 0xcc};
   EXPECT_EQ(0, std::memcmp(b, want, sizeof want));
 }

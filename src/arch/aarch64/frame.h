@@ -14,14 +14,14 @@
 
 #define SLED_FRAME_X0 0
 #define SLED_FRAME_X9 72
-#define SLED_FRAME_Q0 80           /* q0..q7, 16 bytes each */
-#define SLED_FRAME_THREAD 208      /* the thread record, kept across the callback */
-#define SLED_FRAME_OPS 216         /* the ops being called (IPMODIFY check) */
+#define SLED_FRAME_Q0 80      /* q0..q7, 16 bytes each */
+#define SLED_FRAME_THREAD 208 /* the thread record, kept across the callback */
+#define SLED_FRAME_OPS 216    /* the ops being called (IPMODIFY check) */
 #define SLED_FRAME_FPREC_CALLSITE 224
 #define SLED_FRAME_FPREC_TRAMP 240
-#define SLED_FRAME_BODY 248        /* second word of FPREC_TRAMP */
-#define SLED_FRAME_SIZE 256        /* multiple of 16: sp stays aligned */
-#define SLED_OPS_FLAGS 16          /* offsetof(sled_ops, flags) */
+#define SLED_FRAME_BODY 248          /* second word of FPREC_TRAMP */
+#define SLED_FRAME_SIZE 256          /* multiple of 16: sp stays aligned */
+#define SLED_OPS_FLAGS 16            /* offsetof(sled_ops, flags) */
 #define SLED_OPS_FL_SAVES_REGS_BIT 4 /* SLED_OPS_FL_SAVES_REGS */
 
 #ifdef __cplusplus
@@ -39,7 +39,9 @@ struct sled_regs {
   uint64_t fprec_tramp[2]; /* [1]: the body slot */
 
   uintptr_t *body_slot() { return reinterpret_cast<uintptr_t *>(&fprec_tramp[1]); }
-  const uintptr_t *body_slot() const { return reinterpret_cast<const uintptr_t *>(&fprec_tramp[1]); }
+  const uintptr_t *body_slot() const {
+    return reinterpret_cast<const uintptr_t *>(&fprec_tramp[1]);
+  }
   /* The function's entry: its literal + 8, the literal being (body & ~7) - 16
    * (body = the address after the site's bl, with or without bti c). */
   uintptr_t ip() const { return ((body_slot()[0] & ~uintptr_t{7}) - 16) + 8; }

@@ -12,11 +12,11 @@
 
 #define SLED_FRAME_RDI 0
 #define SLED_FRAME_R10 56
-#define SLED_FRAME_XMM0 64      /* xmm0..xmm7, 16 bytes each */
-#define SLED_FRAME_THREAD 192   /* the thread record, kept across the callback */
-#define SLED_FRAME_OPS 200      /* the ops being called (IPMODIFY check) */
-#define SLED_FRAME_SIZE 208     /* multiple of 16: keeps the callback's stack aligned */
-#define SLED_OPS_FLAGS 16       /* offsetof(sled_ops, flags) */
+#define SLED_FRAME_XMM0 64           /* xmm0..xmm7, 16 bytes each */
+#define SLED_FRAME_THREAD 192        /* the thread record, kept across the callback */
+#define SLED_FRAME_OPS 200           /* the ops being called (IPMODIFY check) */
+#define SLED_FRAME_SIZE 208          /* multiple of 16: keeps the callback's stack aligned */
+#define SLED_OPS_FLAGS 16            /* offsetof(sled_ops, flags) */
 #define SLED_OPS_FL_SAVES_REGS_BIT 4 /* SLED_OPS_FL_SAVES_REGS */
 
 #ifdef __cplusplus
@@ -31,9 +31,12 @@ struct sled_regs {
   void *thread;
   const sled_ops *ops;
 
-  uintptr_t *body_slot() { return reinterpret_cast<uintptr_t *>(reinterpret_cast<char *>(this) + SLED_FRAME_SIZE); }
+  uintptr_t *body_slot() {
+    return reinterpret_cast<uintptr_t *>(reinterpret_cast<char *>(this) + SLED_FRAME_SIZE);
+  }
   const uintptr_t *body_slot() const {
-    return reinterpret_cast<const uintptr_t *>(reinterpret_cast<const char *>(this) + SLED_FRAME_SIZE);
+    return reinterpret_cast<const uintptr_t *>(reinterpret_cast<const char *>(this) +
+                                               SLED_FRAME_SIZE);
   }
   /* The function's entry: its literal + 8, the literal being (body - 13) & ~7. */
   uintptr_t ip() const { return ((body_slot()[0] - 13) & ~uintptr_t{7}) + 8; }

@@ -73,8 +73,8 @@ bool call_reaches(uintptr_t from_lo, uintptr_t from_hi, uintptr_t target) {
 
 bool encode_call(uintptr_t patch, uintptr_t target, uint8_t out[kInsnSize]) {
   if (!call_reaches(patch, patch, target)) return false;
-  int32_t rel = static_cast<int32_t>(static_cast<int64_t>(target) -
-                                     static_cast<int64_t>(patch + kInsnSize));
+  int32_t rel =
+      static_cast<int32_t>(static_cast<int64_t>(target) - static_cast<int64_t>(patch + kInsnSize));
   out[0] = 0xe8;
   std::memcpy(out + 1, &rel, sizeof rel);
   return true;

@@ -7,9 +7,9 @@
 // NOP) or, when the int3 is already gone, at the site (the final bytes).
 // This file owns the trap handler and the writes; it decides nothing.
 #include <linux/membarrier.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
-#include <sched.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -124,9 +124,7 @@ void install_handler() {
   }
 }
 
-int sync_core() {
-  return membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) == 0 ? 0 : -errno;
-}
+int sync_core() { return membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) == 0 ? 0 : -errno; }
 
 // Text is written in assembly so sanitizers never touch it (they keep no
 // shadow for text pages); byte stores are single-copy atomic.

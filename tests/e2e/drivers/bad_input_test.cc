@@ -30,12 +30,18 @@ struct BadSite {
 std::vector<BadSite> BadSites() {
   const uint8_t n = 0x90;
   return {
-      {"bad_entry_func", Addr(&bad_entry_func), SLED_SITE_BAD_BYTES,
+      {"bad_entry_func",
+       Addr(&bad_entry_func),
+       SLED_SITE_BAD_BYTES,
        {n, n, n, n, n, n, n, n, 0x55, 0x48, 0x89, 0xe5, 0x8d, 0x47, 0x01, 0x5d}},
-      {"bad_literal_func", Addr(&bad_literal_func), SLED_SITE_BAD_LITERAL,
-       {0xde, 0xad, 0xbe, 0xef, 0xde, 0xad, 0xbe, 0xef, 0x0f, 0x1f, 0x44, 0x00,
-        0x00, 0x8d, 0x47, 0x02}},
-      {"bad_misaligned_func", Addr(&bad_misaligned_func), SLED_SITE_MISALIGNED,
+      {"bad_literal_func",
+       Addr(&bad_literal_func),
+       SLED_SITE_BAD_LITERAL,
+       {0xde, 0xad, 0xbe, 0xef, 0xde, 0xad, 0xbe, 0xef, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x8d, 0x47,
+        0x02}},
+      {"bad_misaligned_func",
+       Addr(&bad_misaligned_func),
+       SLED_SITE_MISALIGNED,
        {n, n, n, n, n, n, n, n, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x8d, 0x47, 0x03}},
   };
 }
@@ -59,8 +65,7 @@ TEST(BadInput, RefusedSitesAreReportedWithTheBytesFound) {
     EXPECT_STREQ(info.module, "libfixbad.so");
     EXPECT_EQ(info.refusal, site.refusal) << site.name;
     EXPECT_EQ(info.enabled, 0);
-    EXPECT_EQ(std::vector<uint8_t>(info.bytes, info.bytes + 16), site.bytes)
-        << site.name;
+    EXPECT_EQ(std::vector<uint8_t>(info.bytes, info.bytes + 16), site.bytes) << site.name;
     EXPECT_EQ(BytesAround(site.ip), site.bytes) << site.name;
   }
   // A data symbol: looked up in the library itself (an executable's
@@ -114,8 +119,7 @@ TEST(BadInput, EmptyFilterSkipsRefusedSites) {
   sled_stats stats = Stats();
   EXPECT_EQ(stats.sites_enabled, stats.sites_found - stats.sites_refused);
   size_t i = 0;
-  for (const BadSite &site : BadSites())
-    EXPECT_EQ(BytesAround(site.ip), before[i++]) << site.name;
+  for (const BadSite &site : BadSites()) EXPECT_EQ(BytesAround(site.ip), before[i++]) << site.name;
   ExpectBadFunctionsWork();
   EXPECT_EQ(fix_mul(3, 3), 9);
   EXPECT_EQ(tracer.Count(Addr(&fix_mul)), 1u);

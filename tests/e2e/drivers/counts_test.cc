@@ -105,10 +105,10 @@ TEST(Counts, SharedLibraryFunctionCalledThroughPlt) {
   EXPECT_EQ(tracer.Total(), 11u);
 }
 
-double MixedExpected(int a, double d0, long b, double d1, double d2, int c,
-                     double d3, double d4, double d5, double d6, double d7) {
-  return a * 1.0 + d0 * 2 + b * 3.0 + d1 * 5 + d2 * 7 + c * 11.0 + d3 * 13 +
-         d4 * 17 + d5 * 19 + d6 * 23 + d7 * 29;
+double MixedExpected(int a, double d0, long b, double d1, double d2, int c, double d3, double d4,
+                     double d5, double d6, double d7) {
+  return a * 1.0 + d0 * 2 + b * 3.0 + d1 * 5 + d2 * 7 + c * 11.0 + d3 * 13 + d4 * 17 + d5 * 19 +
+         d6 * 23 + d7 * 29;
 }
 
 TEST(Counts, DoubleAndIntegerArgumentsReachTheBody) {
@@ -116,10 +116,9 @@ TEST(Counts, DoubleAndIntegerArgumentsReachTheBody) {
   ASSERT_EQ(tracer.SetFilter("fix_mixed"), 0);
   ASSERT_EQ(tracer.Register(), 0);
   for (int i = 0; i < 20; i++) {
-    double expected = MixedExpected(i, 0.5, -3L * i, 1.25, 2.5, 7, 3.75, -4.5,
-                                    5.125, 6.0625, i * 0.001);
-    double got = fix_mixed(i, 0.5, -3L * i, 1.25, 2.5, 7, 3.75, -4.5, 5.125,
-                           6.0625, i * 0.001);
+    double expected =
+        MixedExpected(i, 0.5, -3L * i, 1.25, 2.5, 7, 3.75, -4.5, 5.125, 6.0625, i * 0.001);
+    double got = fix_mixed(i, 0.5, -3L * i, 1.25, 2.5, 7, 3.75, -4.5, 5.125, 6.0625, i * 0.001);
     ASSERT_EQ(got, expected) << i;
   }
   ASSERT_EQ(tracer.Total(), 20u);
@@ -135,12 +134,10 @@ TEST(Counts, VarargsKeepAlAndStackArguments) {
   ASSERT_EQ(tracer.Register(), 0);
   // Eight doubles in xmm0-7, %al = 8.
   double d = fix_vsum_double(8, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5);
-  EXPECT_EQ(d, 1.5 * 1 + 2.5 * 2 + 3.5 * 3 + 4.5 * 4 + 5.5 * 5 + 6.5 * 6 +
-                   7.5 * 7 + 8.5 * 8);
+  EXPECT_EQ(d, 1.5 * 1 + 2.5 * 2 + 3.5 * 3 + 4.5 * 4 + 5.5 * 5 + 6.5 * 6 + 7.5 * 7 + 8.5 * 8);
   // Ten longs: five in registers after n, five on the stack.
   long l = fix_vsum_long(10, 1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L);
-  EXPECT_EQ(l, 1L * 1 + 2 * 2 + 3 * 3 + 4 * 4 + 5 * 5 + 6 * 6 + 7 * 7 + 8 * 8 +
-                   9 * 9 + 10 * 10);
+  EXPECT_EQ(l, 1L * 1 + 2 * 2 + 3 * 3 + 4 * 4 + 5 * 5 + 6 * 6 + 7 * 7 + 8 * 8 + 9 * 9 + 10 * 10);
   EXPECT_EQ(tracer.Count(Addr(&fix_vsum_double)), 1u);
   EXPECT_EQ(tracer.Count(Addr(&fix_vsum_long)), 1u);
 }

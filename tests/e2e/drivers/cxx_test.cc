@@ -105,8 +105,7 @@ TEST_F(Cxx, EmptyFilterTracesEveryFunction) {
 
 TEST_F(Cxx, DemangledNameWithoutParameters) {
   EXPECT_EQ(With("ns::Klass::method"), Names({"_ZN2ns5Klass6methodEi"}));
-  EXPECT_EQ(With("ns::Klass::*"),
-            Names({"_ZN2ns5Klass6methodEi", "_ZN2ns5Klass7smethodEi"}));
+  EXPECT_EQ(With("ns::Klass::*"), Names({"_ZN2ns5Klass6methodEi", "_ZN2ns5Klass7smethodEi"}));
   EXPECT_EQ(With("ns::inl"), Names({"_ZN2ns3inlEi"}));
   EXPECT_EQ(With("ns::Box<int>::get"), Names({"_ZNK2ns3BoxIiE3getEv"}));
 }
@@ -119,8 +118,7 @@ TEST_F(Cxx, OverloadsByNameOrBySignature) {
 
 TEST_F(Cxx, TemplateInstances) {
   EXPECT_EQ(With("ns::tmpl<int>*"), Names({"_ZN2ns4tmplIiEET_S1_"}));
-  EXPECT_EQ(With("*ns::tmpl<*"),
-            Names({"_ZN2ns4tmplIiEET_S1_", "_ZN2ns4tmplIdEET_S1_"}));
+  EXPECT_EQ(With("*ns::tmpl<*"), Names({"_ZN2ns4tmplIiEET_S1_", "_ZN2ns4tmplIdEET_S1_"}));
 }
 
 TEST_F(Cxx, MangledName) {
@@ -130,9 +128,8 @@ TEST_F(Cxx, MangledName) {
 
 TEST_F(Cxx, NegatedDemangledPattern) {
   EXPECT_EQ(With("*ns::* !ns::over !ns::Klass::*"),
-            Names({"_ZN2ns4tmplIiEET_S1_", "_ZN2ns4tmplIdEET_S1_",
-                   "_ZNK2ns3BoxIiE3getEv", "_ZN2ns3inlEi",
-                   "_ZN2ns7throwerEi"}));
+            Names({"_ZN2ns4tmplIiEET_S1_", "_ZN2ns4tmplIdEET_S1_", "_ZNK2ns3BoxIiE3getEv",
+                   "_ZN2ns3inlEi", "_ZN2ns7throwerEi"}));
 }
 
 TEST_F(Cxx, ArgumentsOfAMemberFunction) {
@@ -147,8 +144,7 @@ TEST_F(Cxx, ArgumentsOfAMemberFunction) {
 
 TEST_F(Cxx, ExceptionPassesThroughATracedFunction) {
   ASSERT_EQ(tracer.SetFilter("ns::thrower"), 0);
-  for (int i = 0; i < 3; i++)
-    EXPECT_THROW(ns::thrower(-1), std::runtime_error);
+  for (int i = 0; i < 3; i++) EXPECT_THROW(ns::thrower(-1), std::runtime_error);
   EXPECT_EQ(ns::thrower(5), 6);
   EXPECT_EQ(tracer.Count(Addr(&ns::thrower)), 4u);
 }

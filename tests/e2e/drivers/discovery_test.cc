@@ -64,12 +64,8 @@ class DlLibrary {
     if (handle_) EXPECT_EQ(dlclose(handle_), 0);
     handle_ = nullptr;
   }
-  uintptr_t Symbol(const char *name) {
-    return reinterpret_cast<uintptr_t>(dlsym(handle_, name));
-  }
-  int CallOne(int x) {
-    return reinterpret_cast<int (*)(int)>(Symbol("dl_func_one"))(x);
-  }
+  uintptr_t Symbol(const char *name) { return reinterpret_cast<uintptr_t>(dlsym(handle_, name)); }
+  int CallOne(int x) { return reinterpret_cast<int (*)(int)>(Symbol("dl_func_one"))(x); }
   int CallTwo(int x, int y) {
     return reinterpret_cast<int (*)(int, int)>(Symbol("dl_func_two"))(x, y);
   }
@@ -132,9 +128,7 @@ TEST(Discovery, ForEachSiteVisitsEverySiteOnce) {
 TEST(Discovery, ForEachSiteStopsOnNonZeroAndReturnsIt) {
   size_t calls = 0;
   int rc = sled_for_each_site(
-      [](const sled_site_info *, void *arg) {
-        return ++*static_cast<size_t *>(arg) == 3 ? 42 : 0;
-      },
+      [](const sled_site_info *, void *arg) { return ++*static_cast<size_t *>(arg) == 3 ? 42 : 0; },
       &calls);
   EXPECT_EQ(rc, 42);
   EXPECT_EQ(calls, 3u);
@@ -172,8 +166,7 @@ TEST(Discovery, DlopenAddsSitesAndDlcloseRemovesThem) {
 #else
   const bool normalizes = std::strcmp(kVariant.compiler, "gcc") == 0;
 #endif
-  EXPECT_EQ(Stats().sites_normalized - normalized_before,
-            normalizes ? kDlLibraryFunctions : 0u);
+  EXPECT_EQ(Stats().sites_normalized - normalized_before, normalizes ? kDlLibraryFunctions : 0u);
   EXPECT_GE(sled_site_count(), count_before + kDlLibraryFunctions);
   EXPECT_EQ(Stats().modules, modules_before + 1);
 

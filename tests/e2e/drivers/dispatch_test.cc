@@ -47,9 +47,8 @@ void ExpectDisabled(uintptr_t ip) {
   EXPECT_EQ(info.nr_ops, 0u);
   EXPECT_EQ(info.dispatch, SLED_DISPATCH_NONE);
   const uint8_t *p = PatchBytes(ip);
-  EXPECT_TRUE(IsSiteNop(p))
-      << std::hex << int(p[0]) << " " << int(p[1]) << " " << int(p[2]) << " "
-      << int(p[3]) << " " << int(p[4]);
+  EXPECT_TRUE(IsSiteNop(p)) << std::hex << int(p[0]) << " " << int(p[1]) << " " << int(p[2]) << " "
+                            << int(p[3]) << " " << int(p[4]);
 }
 
 // Two ops trace `ip`: its literal names a list ops, neither of them.

@@ -24,8 +24,10 @@ struct GlFunction {
   int (*fn)(int);
 };
 const GlFunction kGlFunctions[] = {
-    {"gl_apple", gl_apple},           {"gl_apple_pie", gl_apple_pie},
-    {"gl_cherry_pie", gl_cherry_pie}, {"gl_berry_tart", gl_berry_tart},
+    {"gl_apple", gl_apple},
+    {"gl_apple_pie", gl_apple_pie},
+    {"gl_cherry_pie", gl_cherry_pie},
+    {"gl_berry_tart", gl_berry_tart},
     {"gl_banana_split", gl_banana_split},
 };
 
@@ -44,8 +46,8 @@ Names TracedGlFunctions(Tracer &tracer) {
   return traced;
 }
 
-const Names kAllGl = {"gl_apple", "gl_apple_pie", "gl_cherry_pie",
-                      "gl_berry_tart", "gl_banana_split"};
+const Names kAllGl = {"gl_apple", "gl_apple_pie", "gl_cherry_pie", "gl_berry_tart",
+                      "gl_banana_split"};
 
 class Filter : public ::testing::Test {
  protected:
@@ -60,32 +62,24 @@ class Filter : public ::testing::Test {
 
 TEST_F(Filter, ExactName) { EXPECT_EQ(With("gl_apple"), Names({"gl_apple"})); }
 
-TEST_F(Filter, PrefixGlob) {
-  EXPECT_EQ(With("gl_apple*"), Names({"gl_apple", "gl_apple_pie"}));
-}
+TEST_F(Filter, PrefixGlob) { EXPECT_EQ(With("gl_apple*"), Names({"gl_apple", "gl_apple_pie"})); }
 
-TEST_F(Filter, SuffixGlob) {
-  EXPECT_EQ(With("*_pie"), Names({"gl_apple_pie", "gl_cherry_pie"}));
-}
+TEST_F(Filter, SuffixGlob) { EXPECT_EQ(With("*_pie"), Names({"gl_apple_pie", "gl_cherry_pie"})); }
 
-TEST_F(Filter, InfixGlob) {
-  EXPECT_EQ(With("*rry*"), Names({"gl_cherry_pie", "gl_berry_tart"}));
-}
+TEST_F(Filter, InfixGlob) { EXPECT_EQ(With("*rry*"), Names({"gl_cherry_pie", "gl_berry_tart"})); }
 
 TEST_F(Filter, StarInTheMiddle) {
   EXPECT_EQ(With("gl_b*t"), Names({"gl_berry_tart", "gl_banana_split"}));
 }
 
 TEST_F(Filter, NegationInTheSameString) {
-  EXPECT_EQ(With("gl_* !*_pie"),
-            Names({"gl_apple", "gl_berry_tart", "gl_banana_split"}));
+  EXPECT_EQ(With("gl_* !*_pie"), Names({"gl_apple", "gl_berry_tart", "gl_banana_split"}));
 }
 
 TEST_F(Filter, NegationAddedWithoutReset) {
   ASSERT_EQ(tracer.SetFilter("gl_*"), 0);
   ASSERT_EQ(tracer.SetFilter("!*_pie", 0), 0);
-  EXPECT_EQ(TracedGlFunctions(tracer),
-            Names({"gl_apple", "gl_berry_tart", "gl_banana_split"}));
+  EXPECT_EQ(TracedGlFunctions(tracer), Names({"gl_apple", "gl_berry_tart", "gl_banana_split"}));
 }
 
 TEST_F(Filter, AddingWithoutResetKeepsTheOldSet) {
@@ -97,10 +91,8 @@ TEST_F(Filter, AddingWithoutResetKeepsTheOldSet) {
 TEST_F(Filter, SpacesAndCommasSeparatePatterns) {
   EXPECT_EQ(With("gl_apple, gl_berry_tart gl_banana_split"),
             Names({"gl_apple", "gl_berry_tart", "gl_banana_split"}));
-  EXPECT_EQ(With("gl_apple,gl_cherry_pie"),
-            Names({"gl_apple", "gl_cherry_pie"}));
-  EXPECT_EQ(With("  gl_apple ,, gl_cherry_pie  "),
-            Names({"gl_apple", "gl_cherry_pie"}));
+  EXPECT_EQ(With("gl_apple,gl_cherry_pie"), Names({"gl_apple", "gl_cherry_pie"}));
+  EXPECT_EQ(With("  gl_apple ,, gl_cherry_pie  "), Names({"gl_apple", "gl_cherry_pie"}));
 }
 
 TEST_F(Filter, ModuleRestriction) {
@@ -112,8 +104,7 @@ TEST_F(Filter, ModuleRestriction) {
   EXPECT_EQ(TracedGlFunctions(tracer), Names());
   EXPECT_EQ(sh_alpha(1), 7);
   EXPECT_EQ(fix_add(1, 1), 2);
-  EXPECT_EQ(tracer.Count(LibrarySymbol(kVariant.shared_library, "sh_alpha")),
-            1u);
+  EXPECT_EQ(tracer.Count(LibrarySymbol(kVariant.shared_library, "sh_alpha")), 1u);
   EXPECT_EQ(tracer.Total(), 1u);
   // No gl_* function lives in the library.
   EXPECT_EQ(tracer.SetFilter("gl_*@libfixshared*"), -ENOENT);
@@ -157,8 +148,7 @@ TEST_F(Filter, NotraceWinsOverFilter) {
 
 TEST_F(Filter, NotraceWithEmptyFilterTracesEverythingElse) {
   ASSERT_EQ(tracer.SetNotrace("gl_cherry_pie, gl_berry_tart"), 0);
-  EXPECT_EQ(TracedGlFunctions(tracer),
-            Names({"gl_apple", "gl_apple_pie", "gl_banana_split"}));
+  EXPECT_EQ(TracedGlFunctions(tracer), Names({"gl_apple", "gl_apple_pie", "gl_banana_split"}));
   EXPECT_EQ(fix_add(2, 2), 4);
   EXPECT_EQ(tracer.Count(Addr(&fix_add)), 1u);
   ASSERT_EQ(tracer.SetNotrace("", 1), 0);

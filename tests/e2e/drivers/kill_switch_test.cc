@@ -45,8 +45,7 @@ TEST(KillSwitch, ForeignBytesStopPatchingForGood) {
   EXPECT_LT(rc, 0);
   EXPECT_EQ(std::memcmp(entry, kGarbage, sizeof kGarbage), 0);
   ASSERT_NE(sled_last_error(), nullptr);
-  EXPECT_NE(std::strstr(sled_last_error(), "gl_banana_split"), nullptr)
-      << sled_last_error();
+  EXPECT_NE(std::strstr(sled_last_error(), "gl_banana_split"), nullptr) << sled_last_error();
   sled_stats stats = Stats();
   EXPECT_EQ(stats.killed, 1);
   EXPECT_GE(stats.patch_failures, 1u);

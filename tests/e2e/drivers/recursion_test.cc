@@ -80,9 +80,7 @@ TEST(Recursion, NestedTracedCallsOutsideCallbacksAreAllSeen) {
 TEST(Recursion, UnregisterFromACallbackIsEdeadlk) {
   Tracer tracer;
   int rc = 1;
-  tracer.SetHook([&](Tracer &t, const Hit &, sled_regs *) {
-    rc = sled_unregister_ops(t.ops());
-  });
+  tracer.SetHook([&](Tracer &t, const Hit &, sled_regs *) { rc = sled_unregister_ops(t.ops()); });
   ASSERT_EQ(tracer.SetFilter("fix_mul"), 0);
   ASSERT_EQ(tracer.Register(), 0);
   EXPECT_EQ(fix_mul(3, 3), 9);

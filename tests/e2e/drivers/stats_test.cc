@@ -69,19 +69,16 @@ TEST(Stats, SitesEnabledFollowsTracedFunctions) {
 
 // GCC's cold functions: a site is refused exactly when its literal is not
 // 8-byte aligned, and tracing it then fails naming it.
-void ExpectRefusedExactlyWhenMisaligned(const char *name, int (*fn)(int),
-                                        int arg, int result) {
+void ExpectRefusedExactlyWhenMisaligned(const char *name, int (*fn)(int), int arg, int result) {
   sled_site_info info = SiteInfo(Addr(fn));
   const bool misaligned = (Addr(fn) - 8) % 8 != 0;
-  EXPECT_EQ(info.refusal, misaligned ? SLED_SITE_MISALIGNED : SLED_SITE_OK)
-      << name;
+  EXPECT_EQ(info.refusal, misaligned ? SLED_SITE_MISALIGNED : SLED_SITE_OK) << name;
   Tracer tracer;
   ASSERT_EQ(tracer.Register(), 0);
   int rc = tracer.SetFilter(name);
   if (misaligned) {
     EXPECT_LT(rc, 0) << name;
-    EXPECT_NE(std::strstr(sled_last_error(), name), nullptr)
-        << sled_last_error();
+    EXPECT_NE(std::strstr(sled_last_error(), name), nullptr) << sled_last_error();
     EXPECT_EQ(info.enabled, 0) << name;
   } else {
     EXPECT_EQ(rc, 0) << name;
@@ -111,8 +108,7 @@ TEST(Stats, LastErrorDescribesTheFailure) {
   Tracer tracer;
   EXPECT_EQ(tracer.SetFilter("no_such_function_for_last_error"), -ENOENT);
   ASSERT_NE(sled_last_error(), nullptr);
-  EXPECT_NE(std::strstr(sled_last_error(), "no_such_function_for_last_error"),
-            nullptr)
+  EXPECT_NE(std::strstr(sled_last_error(), "no_such_function_for_last_error"), nullptr)
       << sled_last_error();
 }
 

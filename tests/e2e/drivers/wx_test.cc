@@ -11,8 +11,7 @@
 namespace sled_test {
 namespace {
 
-#define EXPECT_NO_WX(step) \
-  EXPECT_EQ(WritableExecutableMapping(), "") << "after " << step
+#define EXPECT_NO_WX(step) EXPECT_EQ(WritableExecutableMapping(), "") << "after " << step
 
 TEST(WriteXorExecute, NoMappingIsWritableAndExecutableBetweenCalls) {
   EXPECT_NO_WX("start");

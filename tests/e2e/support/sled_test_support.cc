@@ -19,16 +19,14 @@ Tracer::Tracer(uint32_t flags) {
 
 Tracer::~Tracer() { sled_unregister_ops(&ops_); }
 
-void Tracer::Callback(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops,
-                      sled_regs *regs) {
+void Tracer::Callback(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops, sled_regs *regs) {
   auto *self = static_cast<Tracer *>(ops->private_data);
   Hit hit;
   hit.ip = ip;
   hit.parent_ip = parent_ip;
   hit.regs_ip = sled_regs_ip(regs);
   hit.regs_return = sled_regs_return_address(regs);
-  hit.word_at_sp = *reinterpret_cast<const uintptr_t *>(
-      sled_regs_stack_pointer(regs));
+  hit.word_at_sp = *reinterpret_cast<const uintptr_t *>(sled_regs_stack_pointer(regs));
   for (unsigned n = 0; n < 6; n++) hit.args[n] = sled_regs_arg(regs, n);
   hit.ops = ops;
   {
@@ -69,7 +67,9 @@ uint32_t Word(const uint8_t *p) {
 }  // namespace
 
 #if defined(__aarch64__)
-bool HasLandingPad(uintptr_t ip) { return Word(reinterpret_cast<const uint8_t *>(ip)) == 0xd503245f; }
+bool HasLandingPad(uintptr_t ip) {
+  return Word(reinterpret_cast<const uint8_t *>(ip)) == 0xd503245f;
+}
 
 const uint8_t *PatchBytes(uintptr_t ip) {
   // entry+0 is `mov x9, x30`; the patch slot follows.

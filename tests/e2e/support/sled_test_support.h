@@ -56,15 +56,15 @@ class Tracer {
   void Clear();
 
  private:
-  static void Callback(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops,
-                       sled_regs *regs);
+  static void Callback(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops, sled_regs *regs);
   sled_ops ops_{};
   mutable std::mutex mu_;
   std::vector<Hit> hits_;
   Hook hook_;
 };
 
-template <class F> uintptr_t Addr(F *f) {
+template <class F>
+uintptr_t Addr(F *f) {
   return reinterpret_cast<uintptr_t>(f);
 }
 
