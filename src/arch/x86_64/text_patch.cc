@@ -21,12 +21,6 @@
 
 #include "arch/arch.h"
 
-extern "C" void sled_callops_trampoline();
-extern "C" void sled_list_trampoline();
-extern "C" void sled_dyntramp_body();
-extern "C" char sled_trampolines_begin[];
-extern "C" char sled_trampolines_end[];
-
 namespace sled::arch {
 namespace {
 
@@ -179,37 +173,5 @@ int poke_live(std::span<const CodeWrite> writes) {
 void poke_quiet(uintptr_t addr, const uint8_t *bytes, size_t len) {
   for (size_t i = 0; i < len; i++) store_byte(addr + i, bytes[i]);
 }
-
-namespace {
-// Code ranges of sled's own (trampolines, near stubs), for the trap handler:
-// append-only, each slot written before the count that publishes it.
-constexpr size_t kMaxTextRanges = 1024;
-struct TextRange {
-  uintptr_t lo, hi;
-};
-TextRange g_text_ranges[kMaxTextRanges];
-std::atomic<size_t> g_text_range_count{0};
-}  // namespace
-
-void add_sled_text(uintptr_t lo, uintptr_t hi) {
-  size_t n = g_text_range_count.load(std::memory_order_relaxed);
-  if (n == kMaxTextRanges) return;
-  g_text_ranges[n] = TextRange{lo, hi};
-  g_text_range_count.store(n + 1, std::memory_order_release);  // publishes the slot
-}
-
-bool is_sled_text(uintptr_t pc) {
-  if (pc >= reinterpret_cast<uintptr_t>(sled_trampolines_begin) &&
-      pc < reinterpret_cast<uintptr_t>(sled_trampolines_end))
-    return true;
-  size_t n = g_text_range_count.load(std::memory_order_acquire);
-  for (size_t i = 0; i < n; i++)
-    if (pc >= g_text_ranges[i].lo && pc < g_text_ranges[i].hi) return true;
-  return false;
-}
-
-uintptr_t callops_trampoline() { return reinterpret_cast<uintptr_t>(&sled_callops_trampoline); }
-uintptr_t list_trampoline() { return reinterpret_cast<uintptr_t>(&sled_list_trampoline); }
-uintptr_t dyntramp_body() { return reinterpret_cast<uintptr_t>(&sled_dyntramp_body); }
 
 }  // namespace sled::arch
