@@ -31,5 +31,11 @@ set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/${SLED_CROSS_TRIPLE}/pkgconfig:/usr/share/p
 set(ENV{PKG_CONFIG_PATH} "")
 
 # Tests run under qemu-user; -cpu max gives BTI (enforced for BTI-marked
-# binaries). QEMU_LD_PREFIX is where the dynamic loader and libstdc++ live.
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64;-cpu;max;-L;/usr/${SLED_CROSS_TRIPLE})
+# binaries). -L: the dynamic loader and libstdc++ come from the cross libc in
+# /usr/aarch64-linux-gnu. LD_LIBRARY_PATH keeps libc.so.6 from that same
+# package: libelf-dev:arm64 also installs libc6:arm64, which the host's
+# ld.so.cache would otherwise pick, and a loader and libc from different
+# builds corrupt glibc's thread-stack list (the first pthread_create spins
+# forever).
+set(CMAKE_CROSSCOMPILING_EMULATOR
+    qemu-aarch64;-cpu;max;-L;/usr/${SLED_CROSS_TRIPLE};-E;LD_LIBRARY_PATH=/usr/${SLED_CROSS_TRIPLE}/lib)

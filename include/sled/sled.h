@@ -95,12 +95,13 @@ SLED_API int sled_set_strategy(const char *name);
 SLED_API const char *sled_get_strategy(void);
 
 /* Register accessors, valid inside a callback only. */
-SLED_API uintptr_t sled_regs_arg(const sled_regs *regs, unsigned n); /* integer arg n, 0-based (n >=
-                                                                6: from the stack, right when all
-                                                                earlier arguments are integers) */
-SLED_API uintptr_t sled_regs_return_address(const sled_regs *regs);  /* = parent_ip */
-SLED_API uintptr_t sled_regs_stack_pointer(const sled_regs *regs); /* sp at the function's entry */
-SLED_API uintptr_t sled_regs_ip(const sled_regs *regs);            /* the function's entry */
+/* Integer argument n, 0-based. Past the argument registers (6 on x86-64,
+ * 8 on aarch64) it is read from the stack, which is right when all earlier
+ * arguments are integers. */
+SLED_API uintptr_t sled_regs_arg(const sled_regs *regs, unsigned n);
+SLED_API uintptr_t sled_regs_return_address(const sled_regs *regs); /* = parent_ip */
+SLED_API uintptr_t sled_regs_stack_pointer(const sled_regs *regs);  /* sp at the function's entry */
+SLED_API uintptr_t sled_regs_ip(const sled_regs *regs);             /* the function's entry */
 /* Only for ops with SLED_OPS_FL_IPMODIFY (-EPERM otherwise): continue at
  * new_ip (the entry of a function with the same signature) instead of the
  * traced function's body. */

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <initializer_list>
 #include <vector>
 
 #include "fix_main.h"
@@ -27,7 +28,29 @@ struct BadSite {
   std::vector<uint8_t> bytes;  // literal .. entry+8 as assembled
 };
 
+// The words of an instruction stream, as little-endian bytes.
+std::vector<uint8_t> Words(std::initializer_list<uint32_t> words) {
+  std::vector<uint8_t> out;
+  for (uint32_t w : words)
+    for (int i = 0; i < 4; i++) out.push_back(static_cast<uint8_t>(w >> (8 * i)));
+  return out;
+}
+
+// The sites as fixtures/bad_sites.S assembles them on each architecture.
 std::vector<BadSite> BadSites() {
+#if defined(__aarch64__)
+  const uint32_t nop = 0xd503201f;
+  const uint32_t deadbeef = 0xefbeadde;  // de ad be ef in memory
+  return {
+      {"bad_entry_func", Addr(&bad_entry_func), SLED_SITE_BAD_BYTES,
+       Words({nop, nop, 0xa9bf7bfd /* stp x29, x30, [sp, #-16]! */,
+              0x11000400 /* add w0, w0, #1 */})},
+      {"bad_literal_func", Addr(&bad_literal_func), SLED_SITE_BAD_LITERAL,
+       Words({deadbeef, deadbeef, nop, nop})},
+      {"bad_misaligned_func", Addr(&bad_misaligned_func), SLED_SITE_MISALIGNED,
+       Words({nop, nop, nop, nop})},
+  };
+#else
   const uint8_t n = 0x90;
   return {
       {"bad_entry_func",
@@ -44,6 +67,7 @@ std::vector<BadSite> BadSites() {
        SLED_SITE_MISALIGNED,
        {n, n, n, n, n, n, n, n, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x8d, 0x47, 0x03}},
   };
+#endif
 }
 
 std::vector<uint8_t> BytesAround(uintptr_t ip) {

@@ -64,6 +64,26 @@ TEST(Counts, SixIntegerArguments) {
   EXPECT_EQ(long(hit.args[5]), 6);
 }
 
+// Arguments past the argument registers are read from the stack, starting
+// at the stack pointer the function was entered with (x86-64: just above
+// the return address the call pushed).
+TEST(Counts, StackArgumentsAreReadFromTheEntryStackPointer) {
+  Tracer tracer;
+  ASSERT_EQ(tracer.SetFilter("fix_args10"), 0);
+  ASSERT_EQ(tracer.Register(), 0);
+  EXPECT_EQ(fix_args10(-1, 2, 3, 4, 5, 6, 70, -80, 900, 0x7fffffffffffL),
+            -1 + 4 + 9 + 16 + 25 + 36 + 490 - 640 + 8100 + 10 * 0x7fffffffffffL);
+  ASSERT_EQ(tracer.Total(), 1u);
+  Hit hit = tracer.Hits()[0];
+  const long want[10] = {-1, 2, 3, 4, 5, 6, 70, -80, 900, 0x7fffffffffffL};
+  for (unsigned n = 0; n < 10; n++) EXPECT_EQ(long(hit.args[n]), want[n]) << "argument " << n;
+#if defined(__x86_64__)
+  EXPECT_EQ(hit.word_at_sp, hit.parent_ip);
+#elif defined(__aarch64__)
+  EXPECT_EQ(long(hit.word_at_sp), 900);  // x0-x7 in registers, the 9th at sp
+#endif
+}
+
 TEST(Counts, ParentIpIsTheReturnAddressInTheCaller) {
   Tracer tracer;
   ASSERT_EQ(tracer.SetFilter("fix_leaf_ra"), 0);
@@ -74,7 +94,9 @@ TEST(Counts, ParentIpIsTheReturnAddressInTheCaller) {
   EXPECT_EQ(hit.ip, Addr(&fix_leaf_ra));
   EXPECT_EQ(hit.parent_ip, fix_last_return_address);
   EXPECT_EQ(hit.regs_return, hit.parent_ip);
-  EXPECT_EQ(hit.word_at_sp, hit.parent_ip);  // sp at entry holds the return
+#if defined(__x86_64__)
+  EXPECT_EQ(hit.word_at_sp, hit.parent_ip);  // the call pushed it: sp at entry holds it
+#endif
   // This function called fix_leaf_ra directly: the call ends at parent_ip.
   EXPECT_EQ(DirectCallTarget(hit.parent_ip), Addr(&fix_leaf_ra));
 }

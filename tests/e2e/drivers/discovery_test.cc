@@ -30,6 +30,7 @@ const NamedFunction kExecutableFunctions[] = {
     {"fix_mul", Addr(&fix_mul)},
     {"fix_add_alt", Addr(&fix_add_alt)},
     {"fix_args6", Addr(&fix_args6)},
+    {"fix_args10", Addr(&fix_args10)},
     {"fix_mixed", Addr(&fix_mixed)},
     {"fix_vsum_double", Addr(&fix_vsum_double)},
     {"fix_vsum_long", Addr(&fix_vsum_long)},

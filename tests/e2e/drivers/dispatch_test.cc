@@ -76,6 +76,37 @@ TEST_F(Dispatch, OneOpsIsDirect) {
   ExpectDisabled(Addr(&fix_mul));
 }
 
+// A site calls the trampoline in libsled directly when its call reaches it,
+// and otherwise a near stub (veneer) within reach that jumps there. The
+// non-PIE variants put the executable far below the shared libraries
+// (x86-64: below 4 GiB; aarch64: qemu and Linux alike), so their sites
+// must use a stub: this is the test that runs the veneers.
+TEST_F(Dispatch, SitesReachTheTrampolineDirectlyOrThroughANearStub) {
+  const uintptr_t sh_alpha_ip = LibrarySymbol(kVariant.shared_library, "sh_alpha");
+  ASSERT_NE(sh_alpha_ip, 0u);
+  Tracer a;
+  ASSERT_EQ(a.SetFilter("fix_mul sh_alpha"), 0);
+  ASSERT_EQ(a.Register(), 0);
+  const std::string libsled = ModuleOf(Addr(&sled_register_ops));
+  ASSERT_EQ(libsled.rfind("libsled", 0), 0u) << libsled;
+  uintptr_t trampoline = 0;
+  for (uintptr_t ip : {Addr(&fix_mul), sh_alpha_ip}) {
+    const uint8_t *patch = PatchBytes(ip);
+    const uintptr_t target = SiteCallTarget(patch);
+    ASSERT_NE(target, 0u);
+    const uintptr_t stub_target = NearStubTarget(target);
+    const uintptr_t tramp = stub_target ? stub_target : target;
+    EXPECT_EQ(ModuleOf(tramp), libsled) << ModuleOf(ip);
+    if (trampoline) EXPECT_EQ(tramp, trampoline);  // one common trampoline
+    trampoline = tramp;
+    // A stub exactly when the trampoline is out of the call's reach.
+    EXPECT_EQ(stub_target != 0, !DirectCallReaches(Addr(patch), tramp)) << ModuleOf(ip);
+    if (!kVariant.pie && ip == Addr(&fix_mul)) EXPECT_NE(stub_target, 0u) << "non-PIE executable";
+  }
+  EXPECT_EQ(fix_mul(2, 3), 6);
+  EXPECT_EQ(a.Count(Addr(&fix_mul)), 1u);
+}
+
 TEST_F(Dispatch, TwoOpsAreAListAndEachRunsOncePerCall) {
   Tracer a, b;
   ASSERT_EQ(a.SetFilter("fix_mul"), 0);

@@ -27,7 +27,7 @@ void Tracer::Callback(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops, sled_reg
   hit.regs_ip = sled_regs_ip(regs);
   hit.regs_return = sled_regs_return_address(regs);
   hit.word_at_sp = *reinterpret_cast<const uintptr_t *>(sled_regs_stack_pointer(regs));
-  for (unsigned n = 0; n < 6; n++) hit.args[n] = sled_regs_arg(regs, n);
+  for (unsigned n = 0; n < 10; n++) hit.args[n] = sled_regs_arg(regs, n);
   hit.ops = ops;
   {
     std::lock_guard<std::mutex> lock(self->mu_);
@@ -116,6 +116,39 @@ uintptr_t CallTargetBefore(uintptr_t return_address) {
 #endif
 
 bool IsSiteCall(const uint8_t *p) { return SiteCallTarget(p) != 0; }
+
+uintptr_t NearStubTarget(uintptr_t at) {
+  const uint8_t *p = reinterpret_cast<const uint8_t *>(at);
+#if defined(__aarch64__)
+  const uint32_t ldr_x16_8 = 0x58000050, br_x16 = 0xd61f0200;
+  if (Word(p) != ldr_x16_8 || Word(p + 4) != br_x16) return 0;
+  const size_t literal = 8;
+#else
+  static const uint8_t jmp_rip[6] = {0xff, 0x25, 0x00, 0x00, 0x00, 0x00};
+  if (std::memcmp(p, jmp_rip, sizeof jmp_rip) != 0) return 0;
+  const size_t literal = sizeof jmp_rip;
+#endif
+  uintptr_t target;
+  std::memcpy(&target, p + literal, sizeof target);
+  return target;
+}
+
+bool DirectCallReaches(uintptr_t from, uintptr_t to) {
+#if defined(__aarch64__)
+  const int64_t reach = int64_t{1} << 27;
+#else
+  const int64_t reach = int64_t{1} << 31;
+#endif
+  const int64_t d = static_cast<int64_t>(to - from);
+  return d > -reach && d < reach;
+}
+
+std::string ModuleOf(uintptr_t addr) {
+  Dl_info info{};
+  if (!dladdr(reinterpret_cast<void *>(addr), &info) || !info.dli_fname) return "";
+  const char *slash = std::strrchr(info.dli_fname, '/');
+  return slash ? slash + 1 : info.dli_fname;
+}
 
 const sled_ops *LiteralAt(uintptr_t ip) {
   const sled_ops *ops;

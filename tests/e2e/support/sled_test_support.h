@@ -23,7 +23,7 @@ struct Hit {
   uintptr_t regs_ip = 0;          // sled_regs_ip
   uintptr_t regs_return = 0;      // sled_regs_return_address
   uintptr_t word_at_sp = 0;       // *(uintptr_t *)sled_regs_stack_pointer
-  uintptr_t args[6] = {};         // sled_regs_arg(0..5)
+  uintptr_t args[10] = {};        // sled_regs_arg(0..9)
   const sled_ops *ops = nullptr;  // the ops passed to the callback
 };
 
@@ -81,6 +81,14 @@ bool IsSiteCall(const uint8_t *p);
 uintptr_t SiteCallTarget(const uint8_t *p);
 // Target of the direct call whose return address is given, or 0.
 uintptr_t CallTargetBefore(uintptr_t return_address);
+// Where the near stub (veneer) at `at` jumps: x86 `jmp *0(%rip); .quad`,
+// aarch64 `ldr x16, #8; br x16; .quad`; 0 when `at` holds no stub.
+uintptr_t NearStubTarget(uintptr_t at);
+// A site's direct call at `from` can reach `to` (x86 rel32: +-2 GiB;
+// aarch64 bl: +-128 MiB).
+bool DirectCallReaches(uintptr_t from, uintptr_t to);
+// Basename of the loaded module that holds addr, or "".
+std::string ModuleOf(uintptr_t addr);
 // Size of a site's patch instruction.
 #if defined(__aarch64__)
 inline constexpr size_t kPatchInsnSize = 4;
