@@ -17,15 +17,16 @@ SLED_DEPS=(
   libbenchmark-dev               # bench/
   clang-format                   # tools/format.sh
 )
-# The aarch64 cross build and qemu-user (bash tools/test.sh arm64), added
-# when SLED_DEPS_ARM64=1: needs `dpkg --add-architecture arm64` (done by
-# sled_install_deps) for libelf-dev:arm64.
+# The aarch64 cross build and qemu-user (the arm64 configuration of
+# tools/test.sh, part of the default test set): needs `dpkg
+# --add-architecture arm64` (done by sled_install_deps) for libelf-dev:arm64.
+# SLED_DEPS_ARM64=0 leaves them out (then run tools/test.sh plain asan tsan).
 SLED_DEPS_ARM64_LIST=(
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu   # cross binutils, libc, libstdc++, GCC fixtures
   qemu-user                                      # qemu-aarch64 runs the tests
   libelf-dev:arm64 zlib1g-dev:arm64              # libsled's libelf, for arm64
 )
-if [[ ${SLED_DEPS_ARM64:-0} == 1 ]]; then
+if [[ ${SLED_DEPS_ARM64:-1} == 1 ]]; then
   SLED_DEPS+=("${SLED_DEPS_ARM64_LIST[@]}")
 fi
 
@@ -59,7 +60,7 @@ sled_install_deps() {
     fi
   fi
   echo "sled deps: installing ${missing[*]:-${SLED_DEPS[*]}}"
-  if [[ ${SLED_DEPS_ARM64:-0} == 1 ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  if [[ ${SLED_DEPS_ARM64:-1} == 1 ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
     "${sudo[@]}" dpkg --add-architecture arm64 || return 1
   fi
   # env: sudo does not pass DEBIAN_FRONTEND through by default.

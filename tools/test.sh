@@ -8,11 +8,11 @@
 #   asan   build-asan/  -DSLED_SANITIZE=address,undefined, no bench/examples
 #   tsan   build-tsan/  -DSLED_SANITIZE=thread, no bench/examples
 #   arm64  build-arm64/ cross build for aarch64 (cmake/toolchains/
-#                       aarch64-linux-gnu.cmake), tests run under qemu-user;
-#                       not in the default set (needs the cross packages of
-#                       tools/deps.sh: SLED_DEPS_ARM64=1)
+#                       aarch64-linux-gnu.cmake), the same tests run under
+#                       qemu-aarch64 by CTest (the cross packages of
+#                       tools/deps.sh)
 #
-#   bash tools/test.sh [plain|asan|tsan|arm64]...   (default: plain asan tsan)
+#   bash tools/test.sh [plain|asan|tsan|arm64]...   (default: all four)
 #
 # Environment: SLED_JOBS (build and ctest parallelism, default 2),
 # SLED_CTEST_ARGS (extra ctest arguments, e.g. "-R unit"), and the usual
@@ -24,7 +24,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 1
 
 jobs=${SLED_JOBS:-2}
-all_configs=(plain asan tsan)
+all_configs=(plain asan tsan arm64)
 
 usage() { sed -n '2,21s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 

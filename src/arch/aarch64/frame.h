@@ -4,11 +4,12 @@
  * result), x9 (the traced function's own LR, moved there by the site's
  * `mov x9, x30`), q0-q7 (FP/SIMD arguments). At the top sit two frame
  * records so frame-pointer unwinders can walk through a traced call:
- *   FPREC_CALLSITE {caller's fp, x9}   the traced function's caller
  *   FPREC_TRAMP    {&FPREC_CALLSITE, x30}   x30 = the function's body
- * x29 points at FPREC_TRAMP while the callback runs. The body slot (the
- * second word of FPREC_TRAMP) is where the trampoline returns to: an
- * IPMODIFY callback redirects the call by rewriting it. */
+ *   FPREC_CALLSITE {caller's fp, x9}   the traced function's caller
+ * x29 points at FPREC_TRAMP while the callback runs; FPREC_CALLSITE sits
+ * above it, as unwinders expect each record to be above the last. The body
+ * slot (the second word of FPREC_TRAMP) is where the trampoline returns
+ * to: an IPMODIFY callback redirects the call by rewriting it. */
 #ifndef SLED_ARCH_AARCH64_FRAME_H
 #define SLED_ARCH_AARCH64_FRAME_H
 
@@ -17,9 +18,9 @@
 #define SLED_FRAME_Q0 80      /* q0..q7, 16 bytes each */
 #define SLED_FRAME_THREAD 208 /* the thread record, kept across the callback */
 #define SLED_FRAME_OPS 216    /* the ops being called (IPMODIFY check) */
-#define SLED_FRAME_FPREC_CALLSITE 224
-#define SLED_FRAME_FPREC_TRAMP 240
-#define SLED_FRAME_BODY 248          /* second word of FPREC_TRAMP */
+#define SLED_FRAME_FPREC_TRAMP 224
+#define SLED_FRAME_BODY 232 /* second word of FPREC_TRAMP */
+#define SLED_FRAME_FPREC_CALLSITE 240
 #define SLED_FRAME_SIZE 256          /* multiple of 16: sp stays aligned */
 #define SLED_OPS_FLAGS 16            /* offsetof(sled_ops, flags) */
 #define SLED_OPS_FL_SAVES_REGS_BIT 4 /* SLED_OPS_FL_SAVES_REGS */
@@ -35,8 +36,8 @@ struct sled_regs {
   unsigned char q[8][16];
   void *thread;
   const sled_ops *ops;
-  uint64_t fprec_callsite[2];
   uint64_t fprec_tramp[2]; /* [1]: the body slot */
+  uint64_t fprec_callsite[2];
 
   uintptr_t *body_slot() { return reinterpret_cast<uintptr_t *>(&fprec_tramp[1]); }
   const uintptr_t *body_slot() const {

@@ -61,7 +61,11 @@
         .cfi_startproc
         /* Unwinding: the return address into the body is its own column
          * (x16's, a scratch register), so that the body's frame gets
-         * x30 = x9, the caller's LR, as it had before the site ran. */
+         * x30 = x9, the caller's LR, as it had before the site ran. A
+         * signal frame: the body has not started, so unwinders look up its
+         * CFI at the body address itself, not the byte before (GCC's FDE
+         * of an instrumented function starts after the site). */
+        .cfi_signal_frame
         .cfi_return_column x16
         .cfi_register x16, x30
         .cfi_register x30, x9
