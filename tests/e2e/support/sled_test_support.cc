@@ -27,7 +27,7 @@ void Tracer::Callback(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops, sled_reg
   hit.regs_ip = sled_regs_ip(regs);
   hit.regs_return = sled_regs_return_address(regs);
   hit.word_at_sp = *reinterpret_cast<const uintptr_t *>(sled_regs_stack_pointer(regs));
-  for (unsigned n = 0; n < 10; n++) hit.args[n] = sled_regs_arg(regs, n);
+  for (unsigned n = 0; n < 6; n++) hit.args[n] = sled_regs_arg(regs, n);
   hit.ops = ops;
   {
     std::lock_guard<std::mutex> lock(self->mu_);

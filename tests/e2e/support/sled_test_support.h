@@ -23,7 +23,7 @@ struct Hit {
   uintptr_t regs_ip = 0;          // sled_regs_ip
   uintptr_t regs_return = 0;      // sled_regs_return_address
   uintptr_t word_at_sp = 0;       // *(uintptr_t *)sled_regs_stack_pointer
-  uintptr_t args[10] = {};        // sled_regs_arg(0..9)
+  uintptr_t args[6] = {};         // sled_regs_arg(0..5): registers on both archs
   const sled_ops *ops = nullptr;  // the ops passed to the callback
 };
 
