@@ -3,6 +3,8 @@
  * carry no landing pads (its _start begins with a NOP where `bti c` goes),
  * so a program linked with them and -z force-bti dies with SIGILL before
  * main. This entry does what glibc's _start does, behind a landing pad. */
+#include "arch/aarch64/feature_note.h"
+
         .text
         .p2align 3
         .globl  _start
@@ -36,14 +38,5 @@ __dso_handle:
 
         .section .note.GNU-stack, "", %progbits
 
-        .pushsection .note.gnu.property, "a"
-        .p2align 3
-        .word   4
-        .word   16
-        .word   5                       /* NT_GNU_PROPERTY_TYPE_0 */
-        .asciz  "GNU"
-        .word   0xc0000000              /* GNU_PROPERTY_AARCH64_FEATURE_1_AND */
-        .word   4
-        .word   3                       /* BTI | PAC */
-        .word   0
-        .popsection
+/* Built with -mbranch-protection=standard: BTI and PAC. */
+SLED_FEATURE_NOTE

@@ -32,6 +32,7 @@
  *   list      the list walker ops (walks every registered ops);
  *   dyntramp  the generated trampoline's descriptor (x16), used only when
  *             it still matches the literal (see core/dyntramp.h). */
+#include "feature_note.h"
 #include "frame.h"
 #include "core/thread_state.h"
 
@@ -172,22 +173,4 @@ sled_trampolines_end:
 /* Mark the object BTI (and PAC) compatible when the build asks for it, so
  * that a module linked from it keeps BTI enforcement: every indirect
  * branch target above starts with bti c. */
-#if defined(__ARM_FEATURE_BTI_DEFAULT) || defined(__ARM_FEATURE_PAC_DEFAULT)
-        .pushsection .note.gnu.property, "a"
-        .p2align 3
-        .word   4
-        .word   16
-        .word   5                               /* NT_GNU_PROPERTY_TYPE_0 */
-        .asciz  "GNU"
-        .word   0xc0000000                      /* GNU_PROPERTY_AARCH64_FEATURE_1_AND */
-        .word   4
-#if defined(__ARM_FEATURE_BTI_DEFAULT) && defined(__ARM_FEATURE_PAC_DEFAULT)
-        .word   3
-#elif defined(__ARM_FEATURE_BTI_DEFAULT)
-        .word   1
-#else
-        .word   2
-#endif
-        .word   0
-        .popsection
-#endif
+SLED_FEATURE_NOTE
