@@ -23,6 +23,7 @@ SLED_DEPS=(
 # SLED_DEPS_ARM64=0 leaves them out (then run tools/test.sh plain asan tsan).
 SLED_DEPS_ARM64_LIST=(
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu   # cross binutils, libc, libstdc++, GCC fixtures
+  libasan8-arm64-cross libubsan1-arm64-cross     # arm64-asan (GCC's sanitizer runtimes)
   qemu-user                                      # qemu-aarch64 runs the tests
   libelf-dev:arm64 zlib1g-dev:arm64              # libsled's libelf, for arm64
 )

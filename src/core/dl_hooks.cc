@@ -9,16 +9,32 @@
 #include "core/thread_state.h"
 
 namespace {
+using DlopenFn = void *(*)(const char *, int);
+using DlcloseFn = int (*)(void *);
+
 template <class Fn>
 Fn real(const char *name) {
   return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
 }
+DlopenFn real_dlopen() {
+  static const DlopenFn fn = real<DlopenFn>("dlopen");
+  return fn;
+}
+DlcloseFn real_dlclose() {
+  static const DlcloseFn fn = real<DlcloseFn>("dlclose");
+  return fn;
+}
 }  // namespace
 
+void sled::resolve_real_dl_functions() {
+  real_dlopen();
+  real_dlclose();
+}
+
 extern "C" __attribute__((visibility("default"))) void *dlopen(const char *file, int mode) {
-  static auto real_dlopen = real<void *(*)(const char *, int)>("dlopen");
-  if (!real_dlopen) return nullptr;
-  void *handle = real_dlopen(file, mode);
+  DlopenFn dlopen_fn = real_dlopen();
+  if (!dlopen_fn) return nullptr;
+  void *handle = dlopen_fn(file, mode);
   // From inside a callback the lock could deadlock with a grace period
   // waiting for this thread; the next sled call picks the module up.
   if (handle && !sled::in_sled_callback()) {
@@ -30,11 +46,11 @@ extern "C" __attribute__((visibility("default"))) void *dlopen(const char *file,
 }
 
 extern "C" __attribute__((visibility("default"))) int dlclose(void *handle) {
-  static auto real_dlclose = real<int (*)(void *)>("dlclose");
-  if (!real_dlclose) return -1;
-  if (sled::in_sled_callback()) return real_dlclose(handle);  // see dlopen
+  DlcloseFn dlclose_fn = real_dlclose();
+  if (!dlclose_fn) return -1;
+  if (sled::in_sled_callback()) return dlclose_fn(handle);  // see dlopen
   sled::RegistryLock lock;
-  int rc = real_dlclose(handle);
+  int rc = dlclose_fn(handle);
   sled::Registry &r = sled::registry();
   if (r.initialized && r.init_error == 0) sled::refresh_modules(r, false, false);
   return rc;

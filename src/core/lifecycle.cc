@@ -45,6 +45,7 @@ bool known(const Registry &r, const LoadedObject &o) {
 int ensure_initialized(Registry &r) {
   if (r.initialized) return r.init_error;
   r.initialized = true;
+  resolve_real_dl_functions();
   thread_state_init();
   if (grace_init() != 0 || arch::live_patching_init() != 0) {
     r.init_error = -ENOSYS;
