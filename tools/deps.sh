@@ -20,7 +20,7 @@ SLED_DEPS=(
 # The aarch64 cross build and qemu-user (the arm64 configuration of
 # tools/test.sh, part of the default test set): needs `dpkg
 # --add-architecture arm64` (done by sled_install_deps) for libelf-dev:arm64.
-# SLED_DEPS_ARM64=0 leaves them out (then run tools/test.sh plain asan tsan).
+# SLED_DEPS_ARM64=0 leaves them out (then run: bash tools/test.sh plain asan tsan).
 SLED_DEPS_ARM64_LIST=(
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu   # cross binutils, libc, libstdc++, GCC fixtures
   libasan8-arm64-cross libubsan1-arm64-cross     # arm64-asan (GCC's sanitizer runtimes)

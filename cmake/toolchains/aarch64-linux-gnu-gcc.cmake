@@ -1,9 +1,8 @@
 # The aarch64 cross build of aarch64-linux-gnu.cmake, compiled with Debian's
 # cross GCC instead of clang, for the arm64-asan configuration: GCC's
 # runtimes exist for arm64 (libasan8-arm64-cross, libubsan1-arm64-cross),
-# clang 14's do not. The C++
-# fixtures are still built with clang (SLED_TEST_CLANGXX: GCC 12 drops the
-# sites of COMDAT functions, PR110729).
+# clang 14's do not. The C++ fixtures are still built with clang
+# (SLED_TEST_CLANGXX: GCC 12 drops the sites of COMDAT functions, PR110729).
 include(${CMAKE_CURRENT_LIST_DIR}/aarch64-linux-gnu.cmake)
 set(CMAKE_C_COMPILER /usr/bin/${SLED_CROSS_TRIPLE}-gcc)
 set(CMAKE_CXX_COMPILER /usr/bin/${SLED_CROSS_TRIPLE}-g++)
@@ -18,6 +17,5 @@ unset(CMAKE_ASM_COMPILER_TARGET)
 # no shadow (SEGV at its first checked access). -R reserves 2^39 bytes of
 # guest address space and keeps every mapping inside it.
 if(SLED_SANITIZE MATCHES "address")
-  set(CMAKE_CROSSCOMPILING_EMULATOR
-      qemu-aarch64;-cpu;max;-R;0x8000000000;-L;/usr/${SLED_CROSS_TRIPLE};-E;LD_LIBRARY_PATH=/usr/${SLED_CROSS_TRIPLE}/lib)
+  set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -R 0x8000000000 ${SLED_QEMU_OPTIONS})
 endif()

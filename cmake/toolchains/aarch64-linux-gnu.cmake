@@ -37,5 +37,6 @@ set(ENV{PKG_CONFIG_PATH} "")
 # ld.so.cache would otherwise pick, and a loader and libc from different
 # builds corrupt glibc's thread-stack list (the first pthread_create spins
 # forever).
-set(CMAKE_CROSSCOMPILING_EMULATOR
-    qemu-aarch64;-cpu;max;-L;/usr/${SLED_CROSS_TRIPLE};-E;LD_LIBRARY_PATH=/usr/${SLED_CROSS_TRIPLE}/lib)
+set(SLED_QEMU_OPTIONS -cpu max -L /usr/${SLED_CROSS_TRIPLE}
+    -E LD_LIBRARY_PATH=/usr/${SLED_CROSS_TRIPLE}/lib)
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 ${SLED_QEMU_OPTIONS})
