@@ -178,8 +178,6 @@ TEST_F(Dispatch, FilterChangeMovesTheSiteBetweenStates) {
 // 0 when the site holds no call.
 uintptr_t CallTarget(uintptr_t ip) { return SiteCallTarget(PatchBytes(ip)); }
 
-const char *const kStrategies[] = {"callops", "list", "dyntramp"};
-
 class StrategyDispatch : public ::testing::TestWithParam<const char *> {
  protected:
   void SetUp() override { ASSERT_EQ(sled_set_strategy(GetParam()), 0); }

@@ -13,7 +13,6 @@
 #include <gtest/gtest.h>
 #include <unwind.h>
 
-#include <cstring>
 #include <vector>
 
 #include "fix_main.h"
@@ -21,8 +20,6 @@
 
 namespace sled_test {
 namespace {
-
-const char *const kStrategies[] = {"callops", "list", "dyntramp"};
 
 _Unwind_Reason_Code CollectPc(struct _Unwind_Context *context, void *arg) {
   auto *pcs = static_cast<std::vector<uintptr_t> *>(arg);

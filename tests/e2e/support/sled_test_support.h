@@ -81,6 +81,9 @@ bool IsSiteCall(const uint8_t *p);
 uintptr_t SiteCallTarget(const uint8_t *p);
 // Target of the direct call whose return address is given, or 0.
 uintptr_t CallTargetBefore(uintptr_t return_address);
+// Every dispatch strategy, by its sled_set_strategy name.
+inline constexpr const char *kStrategies[] = {"callops", "list", "dyntramp"};
+
 // Where the near stub (veneer) at `at` jumps: x86 `jmp *0(%rip); .quad`,
 // aarch64 `ldr x16, #8; br x16; .quad`; 0 when `at` holds no stub.
 uintptr_t NearStubTarget(uintptr_t at);
