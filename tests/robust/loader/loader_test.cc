@@ -12,8 +12,8 @@
 //   callback_reload  a callback closes and reopens a library (same address)
 //   callback_race    the same, racing filter changes on another thread
 #include <dlfcn.h>
-#include <sled/sled.h>
 #include <signal.h>
+#include <sled/sled.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -50,15 +50,14 @@ void start_watchdog() {
 }
 
 int g_failures = 0;
-#define CHECK(cond, ...)                                                   \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      fprintf(stderr, "%s:%d: %s: check failed: %s: ", __FILE__, __LINE__, \
-              g_case, #cond);                                              \
-      fprintf(stderr, __VA_ARGS__);                                        \
-      fprintf(stderr, " (sled: %s)\n", sled_last_error());                 \
-      g_failures++;                                                        \
-    }                                                                      \
+#define CHECK(cond, ...)                                                                   \
+  do {                                                                                     \
+    if (!(cond)) {                                                                         \
+      fprintf(stderr, "%s:%d: %s: check failed: %s: ", __FILE__, __LINE__, g_case, #cond); \
+      fprintf(stderr, __VA_ARGS__);                                                        \
+      fprintf(stderr, " (sled: %s)\n", sled_last_error());                                 \
+      g_failures++;                                                                        \
+    }                                                                                      \
   } while (0)
 
 template <class T>
