@@ -3,6 +3,7 @@
 #include "core/lifecycle.h"
 
 #include <link.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -81,6 +82,34 @@ Registry::Closing *closing_entry(Registry &r, const Module *m) {
   return nullptr;
 }
 
+// Modules taken out for dlclose calls that have all returned: those still
+// loaded (the same load; another handle holds them) come back with every
+// registered ops' filter applied again; the others are dropped.
+void put_back_closed(Registry &r) {
+  for (size_t i = 0; i < r.closing.size();) {
+    if (r.closing[i].closers > 0) {
+      i++;
+      continue;
+    }
+    std::unique_ptr<Module> mod = std::move(r.closing[i].module);
+    r.closing.erase(r.closing.begin() + static_cast<long>(i));
+    Module *one[] = {mod.get()};
+    if (!still_loaded(one)[0]) continue;
+    r.modules.push_back(std::move(mod));
+    if (int err = attach_module(r, *r.modules.back()))
+      set_last_error("module %s: its sites could not be enabled again after dlclose (%d)",
+                     r.modules.back()->base_name.c_str(), err);
+  }
+}
+
+// A fork child has only the forking thread: the dlclose calls of other
+// threads that had taken modules out will never put them back.
+void forget_other_closers() {
+  Registry &r = registry();
+  for (auto &c : r.closing) c.closers = 0;
+  if (!r.closing.empty()) r.rescan = true;
+}
+
 }  // namespace
 
 int ensure_initialized(Registry &r) {
@@ -88,6 +117,7 @@ int ensure_initialized(Registry &r) {
   r.initialized = true;
   resolve_real_dl_functions();
   thread_state_init();
+  pthread_atfork(nullptr, nullptr, forget_other_closers);
   if (grace_init() != 0 || arch::live_patching_init() != 0) {
     r.init_error = -ENOSYS;
     return r.init_error;
@@ -115,6 +145,7 @@ void refresh_modules(Registry &r, bool force, bool from_dlopen) {
   uint64_t begins = dlopen_begins();
   std::vector<LoadedObject> objs = list_loaded_objects(&r.dl_adds, &r.dl_subs);
   r.rescan = false;
+  put_back_closed(r);
 
   // Modules gone, or replaced at the same place by another load: forgotten
   // without writing a byte (their text is not theirs any more).
@@ -183,12 +214,12 @@ std::vector<Module *> take_out_for_dlclose(Registry &r, const void *handle) {
     if (is_handle_module(*c.module)) own = c.module.get();
   for (auto &m : r.modules)
     if (is_handle_module(*m)) own = m.get();
-  if (!own) return taken;  // no sites there, or another dlopen's to judge
-  // Generation 0 came with the program: the loader never unloads those.
+  // No sites there, or another dlopen's to judge. Generation 0 came with
+  // the program, which the loader never unloads (if sled started late and
+  // it does, the next refresh notices, as after a dlclose from a callback).
+  if (!own || own->generation == 0) return taken;
   const uint64_t generation = own->generation;
-  auto goes = [&](const Module &m) {
-    return is_handle_module(m) || (generation != 0 && m.generation == generation);
-  };
+  auto goes = [&](const Module &m) { return m.generation == generation; };
   for (auto &c : r.closing)
     if (goes(*c.module)) {
       c.closers++;  // another dlclose took it out: the last one puts it back
@@ -211,24 +242,16 @@ std::vector<Module *> take_out_for_dlclose(Registry &r, const void *handle) {
 }
 
 void put_back_after_dlclose(Registry &r, const std::vector<Module *> &taken) {
-  for (Module *m : taken) {
-    Registry::Closing *c = closing_entry(r, m);
-    if (!c || --c->closers > 0) continue;
-    std::unique_ptr<Module> mod = std::move(c->module);
-    std::erase_if(r.closing, [](const Registry::Closing &e) { return !e.module; });
-    Module *one[] = {mod.get()};
-    if (!still_loaded(one)[0]) continue;  // unloaded (or replaced): dropped
-    r.modules.push_back(std::move(mod));
-    if (int err = attach_module(r, *r.modules.back()))
-      set_last_error("module %s: its sites could not be enabled again after dlclose (%d)",
-                     r.modules.back()->base_name.c_str(), err);
-  }
-  // Objects others left alone while these were out are read now.
+  for (Module *m : taken)
+    if (Registry::Closing *c = closing_entry(r, m)) c->closers--;
+  // Also reads the objects others left alone while these were out.
   refresh_modules(r, true, false);
 }
 
 namespace {
 __attribute__((constructor)) void sled_on_load() {
+  // dlsym takes the loader's lock: never under sled's (dl_hooks.cc).
+  resolve_real_dl_functions();
   Registry &r = registry();
   RegistryLock lock;
   ensure_initialized(r);

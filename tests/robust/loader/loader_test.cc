@@ -5,6 +5,8 @@
 //   ctor_dlopen   a constructor calls dlopen while another thread dlcloses
 //   ctor_api      a constructor calls sled while another thread dlcloses
 //   dtor_join     a plugin's destructor joins a thread that unregisters
+//   dlclose_survivor    modules a dlclose does not unload stay traced
+//   dlclose_concurrent  threads close handles of one library at once
 //   ctor_thread   a GCC library's constructor starts a thread running its
 //                 functions: its sites must be refused, not rewritten
 //   dlopen_race   other threads' sled calls while a GCC library's dlopen
@@ -151,6 +153,84 @@ int case_dtor_join() {
   return g_failures;
 }
 
+// A dlclose takes out the modules it may unload before the real dlclose;
+// those another handle still holds come back, traced again.
+int case_dlclose_survivor() {
+  sled_ops tracer{};
+  tracer.func = count_cb;
+  // The same library opened twice: the first dlclose unloads nothing.
+  void *h1 = dlopen(SLED_LOADER_LEAF_A, RTLD_NOW | RTLD_LOCAL);
+  void *h2 = dlopen(SLED_LOADER_LEAF_A, RTLD_NOW | RTLD_LOCAL);
+  CHECK(h1 && h2, "%s", dlerror());
+  if (!h1 || !h2) return g_failures;
+  auto leaf = sym<int (*)(int)>(h1, "leaf_fn");
+  CHECK(sled_set_filter(&tracer, "leaf_fn", 1) == 0, "filter leaf_fn");
+  CHECK(sled_register_ops(&tracer) == 0, "register");
+  long n = g_count.load();
+  leaf(1);
+  CHECK(g_count.load() == n + 1, "leaf_fn traced");
+  CHECK(dlclose(h1) == 0, "dlclose");
+  CHECK(refusal_of(reinterpret_cast<uintptr_t>(leaf)) == SLED_SITE_OK, "leaf_fn still a site");
+  leaf(2);
+  CHECK(g_count.load() == n + 2, "leaf_fn still traced after the first dlclose");
+  CHECK(dlclose(h2) == 0, "dlclose");
+  CHECK(refusal_of(reinterpret_cast<uintptr_t>(leaf)) == -ENOENT, "gone after the second");
+
+  // A dependency loaded with its user and opened on its own as well: the
+  // user's dlclose unloads the user only.
+  void *user = dlopen(SLED_LOADER_USER_LIB, RTLD_NOW | RTLD_LOCAL);
+  void *dep = dlopen(SLED_LOADER_DEP_LIB, RTLD_NOW | RTLD_LOCAL);
+  CHECK(user && dep, "%s", dlerror());
+  if (!user || !dep) return g_failures;
+  auto dep_fn = sym<int (*)(int)>(dep, "dep_fn");
+  auto user_fn = reinterpret_cast<uintptr_t>(dlsym(user, "user_fn"));
+  CHECK(sled_set_filter(&tracer, "dep_fn", 1) == 0, "filter dep_fn");
+  n = g_count.load();
+  CHECK(dep_fn(1) == 101, "dep_fn");
+  CHECK(g_count.load() == n + 1, "dep_fn traced");
+  CHECK(dlclose(user) == 0, "dlclose user");
+  CHECK(refusal_of(user_fn) == -ENOENT, "user_fn gone");
+  CHECK(refusal_of(reinterpret_cast<uintptr_t>(dep_fn)) == SLED_SITE_OK, "dep_fn still a site");
+  CHECK(dep_fn(2) == 102, "dep_fn");
+  CHECK(g_count.load() == n + 2, "dep_fn traced after its user's dlclose");
+  CHECK(dlclose(dep) == 0, "dlclose dep");
+  CHECK(refusal_of(reinterpret_cast<uintptr_t>(dep_fn)) == -ENOENT, "dep_fn gone");
+  CHECK(sled_unregister_ops(&tracer) == 0, "unregister");
+  CHECK(!killed(), "patching still on");
+  return g_failures;
+}
+
+// Several threads close handles of one library at once while filters change.
+int case_dlclose_concurrent() {
+  sled_ops tracer{};
+  tracer.func = count_cb;
+  CHECK(sled_register_ops(&tracer) == 0, "register (every site)");
+  for (int round = 0; round < 20; round++) {
+    constexpr int kHandles = 4;
+    void *h[kHandles];
+    for (void *&x : h) x = dlopen(SLED_LOADER_LEAF_A, RTLD_NOW | RTLD_LOCAL);
+    uintptr_t leaf = reinterpret_cast<uintptr_t>(dlsym(h[0], "leaf_fn"));
+    CHECK(refusal_of(leaf) == SLED_SITE_OK, "leaf_fn is a site");
+    std::atomic<int> go{0};
+    std::thread closers[kHandles];
+    for (int i = 0; i < kHandles; i++)
+      closers[i] = std::thread([&, i] {
+        while (!go.load()) std::this_thread::yield();
+        CHECK(dlclose(h[i]) == 0, "dlclose");
+      });
+    go = 1;
+    for (int i = 0; i < 4; i++) {
+      int rc = sled_set_filter(&tracer, i % 2 ? "" : "cb_other", 1);
+      CHECK(rc == 0, "filter change %d", rc);
+    }
+    for (auto &t : closers) t.join();
+    CHECK(refusal_of(leaf) == -ENOENT, "round %d: leaf_fn gone", round);
+  }
+  CHECK(sled_unregister_ops(&tracer) == 0, "unregister");
+  CHECK(!killed(), "patching still on");
+  return g_failures;
+}
+
 // ---- item 9: the one-time rewrite and constructors --------------------------
 int case_ctor_thread() {
   sled_ops all{};
@@ -280,6 +360,8 @@ int main(int argc, char **argv) {
   if (c == "ctor_dlopen") failures = case_ctor(CtorMode::kDlopen);
   if (c == "ctor_api") failures = case_ctor(CtorMode::kApi);
   if (c == "dtor_join") failures = case_dtor_join();
+  if (c == "dlclose_survivor") failures = case_dlclose_survivor();
+  if (c == "dlclose_concurrent") failures = case_dlclose_concurrent();
   if (c == "ctor_thread") failures = case_ctor_thread();
   if (c == "dlopen_race") failures = case_dlopen_race();
   if (c == "callback_reload") failures = case_callback_reload();
