@@ -52,8 +52,11 @@ thread_local int t_dlclose_depth = 0;
 // A dlopen or dlclose called from a constructor or destructor (this thread
 // holds the loader's lock): taking modules out or attaching new ones may
 // run a grace period, which would wait for a callback that may itself wait
-// for the loader's lock (dladdr). The outer call does the work.
-bool nested_in_loader() { return sled::dlopen_depth_on_this_thread() > 1 || t_dlclose_depth > 1; }
+// for the loader's lock (dladdr). The outer call does the work. `opens`
+// and `closes`: the calls of each kind this one counts as.
+bool nested_in_loader(int opens, int closes) {
+  return sled::dlopen_depth_on_this_thread() > opens || t_dlclose_depth > closes;
+}
 }  // namespace
 
 void sled::resolve_real_dl_functions() {
@@ -68,7 +71,7 @@ extern "C" __attribute__((visibility("default"))) void *dlopen(const char *file,
   void *handle = dlopen_fn(file, mode);
   // This thread judges what its dlopen loaded (dl_inflight.h). From inside
   // a callback or a constructor, a later refresh picks the modules up.
-  if (!sled::in_sled_callback() && !nested_in_loader()) {
+  if (!sled::in_sled_callback() && !nested_in_loader(1, 0)) {
     sled::RegistryLock lock;
     sled::Registry &r = sled::registry();
     if (sled_running(r)) sled::refresh_modules(r, false, true);
@@ -83,7 +86,7 @@ extern "C" __attribute__((visibility("default"))) int dlclose(void *handle) {
   if (sled::in_sled_callback()) return dlclose_fn(handle);
   t_dlclose_depth++;
   std::vector<sled::Module *> taken;
-  bool outer = !nested_in_loader();
+  bool outer = !nested_in_loader(0, 1);
   if (outer) {
     sled::RegistryLock lock;
     sled::Registry &r = sled::registry();
