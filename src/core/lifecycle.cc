@@ -203,11 +203,13 @@ void refresh_modules(Registry &r, bool force, bool from_dlopen) {
 std::vector<Module *> take_out_for_dlclose(Registry &r, const void *handle) {
   std::vector<Module *> taken;
   if (!handle) return taken;
-  const auto *lm = static_cast<const struct link_map *>(handle);
+  // A handle is its object's link_map: l_addr is the bias, l_ld its
+  // PT_DYNAMIC in memory.
+  uintptr_t bias = 0, dynamic = 0;
+  handle_place(handle, &bias, &dynamic);
   auto is_handle_module = [&](const Module &m) {
     // The main program's handle never unloads anything.
-    return !m.id.listed_name.empty() && m.id.bias == lm->l_addr &&
-           m.id.dynamic == reinterpret_cast<uintptr_t>(lm->l_ld);
+    return !m.id.listed_name.empty() && m.id.bias == bias && m.id.dynamic == dynamic;
   };
   const Module *own = nullptr;
   for (auto &c : r.closing)

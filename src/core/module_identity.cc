@@ -53,7 +53,7 @@ bool witness_holds(const LoadIdentity &id) {
 bool is_loaded(const LoadIdentity &id, const std::vector<Listed> &listed) {
   for (const Listed &l : listed)
     if (l.phdr == id.phdr_key && l.bias == id.bias && l.dynamic == id.dynamic &&
-        id.listed_name == l.name)
+        loader_string_equals(id.listed_name, l.name))
       return witness_holds(id);
   return false;
 }
@@ -71,6 +71,34 @@ void run_pinned(Fn &&fn) {
 }
 
 }  // namespace
+
+// Volatile byte reads: the compiler must not turn the loops into calls of
+// strlen or memcmp, which sanitizers intercept.
+__attribute__((no_sanitize("thread"))) std::string loader_string(const char *s) {
+  if (!s) return {};
+  const volatile char *p = s;
+  size_t n = 0;
+  while (p[n]) n++;
+  std::string out(n, '\0');
+  for (size_t i = 0; i < n; i++) out[i] = p[i];
+  return out;
+}
+
+__attribute__((no_sanitize("thread"))) bool loader_string_equals(const std::string &ours,
+                                                                 const char *s) {
+  const volatile char *p = s ? s : "";
+  size_t i = 0;
+  for (; i < ours.size(); i++)
+    if (p[i] != ours[i]) return false;
+  return p[i] == '\0';
+}
+
+__attribute__((no_sanitize("thread"))) void handle_place(const void *handle, uintptr_t *bias,
+                                                         uintptr_t *dynamic) {
+  const volatile struct link_map *lm = static_cast<const struct link_map *>(handle);
+  *bias = lm->l_addr;
+  *dynamic = reinterpret_cast<uintptr_t>(lm->l_ld);
+}
 
 bool same_place(const LoadIdentity &id, const LoadedObject &o) {
   return id.phdr_key == o.phdr_key && id.bias == o.bias && id.dynamic == o.dynamic &&

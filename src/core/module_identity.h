@@ -11,12 +11,24 @@
 // dl_iterate_phdr, a dlopen adding its objects).
 #pragma once
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/module.h"
 #include "core/module_scan.h"
 
 namespace sled {
+
+// Reads of the loader's own memory (object names, link_map fields), which
+// another thread's dlclose frees under the loader's lock. Call them only
+// where that lock orders the read before any free: inside dl_iterate_phdr,
+// or on a handle the caller still holds. ThreadSanitizer cannot see the
+// loader's lock (ld.so is not instrumented) and would report the later free
+// as a race, so these read with code it does not instrument.
+std::string loader_string(const char *s);
+bool loader_string_equals(const std::string &ours, const char *s);
+// The link_map's l_addr and l_ld of a dlopen handle.
+void handle_place(const void *handle, uintptr_t *bias, uintptr_t *dynamic);
 
 // Whether `o` as listed now sits where `id` was and is the same file (the
 // witness, which needs the module mapped, is checked by still_loaded).

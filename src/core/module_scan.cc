@@ -42,13 +42,14 @@ std::string main_program_path() {
 int collect(struct dl_phdr_info *info, size_t, void *arg) {
   auto *out = static_cast<std::vector<LoadedObject> *>(arg);
   LoadedObject obj;
-  bool is_main = !info->dlpi_name || !info->dlpi_name[0];
-  if (!is_main && info->dlpi_name[0] != '/' && strchr(info->dlpi_name, '/') == nullptr)
+  std::string name = loader_string(info->dlpi_name);  // see module_identity.h
+  bool is_main = name.empty();
+  if (!is_main && name.find('/') == std::string::npos)
     return 0;  // the vDSO and other objects without a file
-  obj.path = is_main ? std::string("/proc/self/exe") : std::string(info->dlpi_name);
+  obj.listed_name = name;
+  obj.path = is_main ? std::string("/proc/self/exe") : name;
   obj.bias = info->dlpi_addr;
   obj.phdr_key = info->dlpi_phdr;
-  obj.listed_name = is_main ? std::string() : std::string(info->dlpi_name);
   long page = sysconf(_SC_PAGESIZE);
   int text_extra = arch::module_text_prot_bits(info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum);
   for (int i = 0; i < info->dlpi_phnum; i++) {
