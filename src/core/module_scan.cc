@@ -1,8 +1,11 @@
 // Module discovery and site validation. GCC emits five 1-byte NOPs at the
-// entry; a thread may be stopped between two of them, so they are rewritten
-// to one 5-byte NOP only while no thread can be executing them: at sled's
-// start-up when the process has a single thread, and for a module that
-// dlopen has just loaded. Elsewhere such sites are refused (UNSAFE_NOPS).
+// entry (x86); a thread may be stopped between two of them, so they are
+// rewritten to one 5-byte NOP (aarch64: every entry NOP to `mov x9, x30`)
+// only while no thread can be executing them. The caller decides
+// (lifecycle.cc): the process has a single thread, or the module comes from
+// the dlopen that judges it and no thread appeared while that dlopen ran
+// its constructors. Elsewhere such sites are refused (UNSAFE_NOPS). Reads
+// and writes module memory only pinned (module_identity.h).
 #include "core/module_scan.h"
 
 #include <dirent.h>
