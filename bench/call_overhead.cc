@@ -8,6 +8,13 @@
  *   3s one ops, SAVES_REGS       a preserve_all callback: no xmm0-7 saves
  *   4  ops on another function   tiny_traced disabled while an ops traces other_traced
  *   5  two ops on this function  the literal names the list ops
+ *   F1 floor: call + ret         a 5-byte call at the entry to a stub that
+ *                                only returns (floors.S, x86_64)
+ *   F2 floor: save + C call      a stub shaped like ftrace_caller: saves the
+ *                                8 GPRs sled saves, calls an empty C handler
+ *
+ * The table prints each overhead also as a multiple of F2's overhead
+ * ("x floor"): the ratio that stays put when the machine's speed moves.
  *
  * Each loop makes one direct call per iteration to a noinline function of
  * another translation unit (the compiler cannot inline or hoist it), chained
@@ -32,6 +39,15 @@
 #include <vector>
 
 #include "tiny.h"
+
+#if SLED_BENCH_FLOORS
+extern "C" int floor_call_ret(int x);
+extern "C" int floor_save_call(int x);
+/* floor_save_call's handler: a real out-of-line call, like a callback. */
+extern "C" __attribute__((noinline, used)) void floor_empty_handler(uintptr_t, uintptr_t) {
+  __asm__ volatile("");
+}
+#endif
 
 namespace {
 
@@ -166,6 +182,11 @@ void two_ops(benchmark::State& state) {
     call_loop<tiny_traced>(state);
 }
 
+#if SLED_BENCH_FLOORS
+void floor_ret(benchmark::State& state) { call_loop<floor_call_ret>(state); }
+void floor_save(benchmark::State& state) { call_loop<floor_save_call>(state); }
+#endif
+
 /* The table's rows, in order; `name` is the benchmark's name. */
 struct Row {
   const char* name;
@@ -180,7 +201,12 @@ constexpr Row kRows[] = {
     {"3s_one_ops_saves_regs", "3s. one ops, SAVES_REGS (preserve_all)", one_ops_saves_regs},
     {"4_ops_elsewhere", "4. ops on another function only", ops_elsewhere},
     {"5_two_ops", "5. two ops on this function", two_ops},
+#if SLED_BENCH_FLOORS
+    {"F1_floor_call_ret", "F1. floor: call to a stub that returns", floor_ret},
+    {"F2_floor_save_call", "F2. floor: stub saves 8 GPRs, calls empty C handler", floor_save},
+#endif
 };
+constexpr const char* kFloorRow = "F2_floor_save_call";
 
 /* Per-call times of one benchmark, in ns. */
 struct Figure {
@@ -212,21 +238,27 @@ class TableReporter : public benchmark::ConsoleReporter {
   /* Prints the markdown table of the states that ran; false if one failed. */
   bool print_table(std::FILE* out) {
     const Figure base = figure("1_uninstrumented");
+    const Figure floor = figure(kFloorRow);
+    const double floor_overhead = base.cpu > 0 && floor.cpu > 0 ? floor.cpu - base.cpu : -1;
     std::fprintf(out,
-                 "\n| state | ns/call (cpu) | ratio | overhead ns | ns/call (real) |\n"
-                 "|---|---:|---:|---:|---:|\n");
+                 "\n| state | ns/call (cpu) | ratio | overhead ns | x floor F2 | ns/call (real) |\n"
+                 "|---|---:|---:|---:|---:|---:|\n");
     for (const Row& row : kRows) {
       const Figure f = figure(row.name);
       if (auto error = errors_.find(row.name); error != errors_.end()) {
-        std::fprintf(out, "| %s | — | — | — | failed: %s |\n", row.description,
+        std::fprintf(out, "| %s | — | — | — | — | failed: %s |\n", row.description,
                      error->second.c_str());
       } else if (f.cpu < 0) {
         continue;  // filtered out
       } else if (base.cpu > 0) {
-        std::fprintf(out, "| %s | %.2f | %.2f | %+.2f | %.2f |\n", row.description, f.cpu,
-                     f.cpu / base.cpu, f.cpu - base.cpu, f.real);
+        char times_floor[32] = "—";
+        if (floor_overhead > 0)
+          std::snprintf(times_floor, sizeof times_floor, "%.2f",
+                        (f.cpu - base.cpu) / floor_overhead);
+        std::fprintf(out, "| %s | %.2f | %.2f | %+.2f | %s | %.2f |\n", row.description, f.cpu,
+                     f.cpu / base.cpu, f.cpu - base.cpu, times_floor, f.real);
       } else {
-        std::fprintf(out, "| %s | %.2f | — | — | %.2f |\n", row.description, f.cpu, f.real);
+        std::fprintf(out, "| %s | %.2f | — | — | — | %.2f |\n", row.description, f.cpu, f.real);
       }
     }
     return errors_.empty();

@@ -16,6 +16,7 @@ SLED_DEPS=(
   libgtest-dev libgmock-dev      # unit tests
   libbenchmark-dev               # bench/
   clang-format                   # tools/format.sh
+  gdb                            # tests/robust/signals: patching under a debugger
 )
 # The aarch64 cross build and qemu-user (the arm64 configuration of
 # tools/test.sh, part of the default test set): needs `dpkg

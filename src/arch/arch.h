@@ -74,24 +74,22 @@ void store_literal(uintptr_t literal, uintptr_t value);
 uintptr_t load_literal(uintptr_t literal);
 
 // Writes a batch into text already made writable, with the protocol that
-// keeps every other thread correct while it runs (x86: int3, sync, tail,
-// sync, head, sync). Returns 0 or a negative errno; checks nothing itself.
+// keeps every other thread correct while it runs (x86: whole-instruction
+// atomic stores, or jmp-first steps, each pass followed by a sync; aarch64:
+// word stores and one sync). All or nothing: 0 when every write is in place
+// and every thread has serialised; a negative errno (a sync failed, or x86
+// found foreign bytes: -EIO) when the batch was undone. No traps, no signal
+// handlers.
 int poke_live(std::span<const CodeWrite> writes);
 // Writes into text that no thread can be executing (module load).
 void poke_quiet(uintptr_t addr, const uint8_t *bytes, size_t len);
-// One-time setup of the live protocol (membarrier registration, trap
-// handler). Idempotent; 0 or negative errno.
+// One-time setup of the live protocol (membarrier registration).
+// Idempotent; 0 or negative errno.
 int live_patching_init();
-// Makes sled's trap handler the first one again if someone replaced it.
-void reclaim_trap_handler();
 
 // Addresses of the assembly entry points.
 uintptr_t callops_trampoline();
 uintptr_t list_trampoline();
 uintptr_t dyntramp_body();
-// Whether `pc` lies in sled's trampolines or near stubs (for the trap
-// handler); core announces each stub page it maps (never unmapped).
-bool is_sled_text(uintptr_t pc);
-void add_sled_text(uintptr_t lo, uintptr_t hi);
 
 }  // namespace sled::arch

@@ -43,7 +43,6 @@ NearPage *map_near(uintptr_t lo, uintptr_t hi) {
       if (page.addr == hint && page_reaches(page, lo, hi)) {
         std::memset(p, arch::kTrapFillByte, page_size());  // int3 / udf filler
         mprotect(p, page_size(), arch::text_prot(PROT_READ | PROT_EXEC));
-        arch::add_sled_text(page.addr, page.addr + page_size());
         g_pages.push_back(std::move(page));
         return &g_pages.back();
       }

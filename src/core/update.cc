@@ -237,7 +237,10 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_wr
       r.stats.literal_writes++;
     }
   if (int err = arch::poke_live(code_writes)) {
-    set_last_error("membarrier(SYNC_CORE) failed (%d); sled stopped patching", err);
+    // poke_live undid its writes; -EIO: a site's bytes changed under us.
+    set_last_error(err == -EIO ? "a site's bytes changed while sled wrote it; sled stopped patching"
+                               : "membarrier(SYNC_CORE) failed (%d); sled stopped patching",
+                   err);
     r.killed = true;
     return err;
   }

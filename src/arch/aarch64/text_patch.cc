@@ -44,19 +44,27 @@ int live_patching_init() {
   return result;
 }
 
-void reclaim_trap_handler() {}  // no trap handler on aarch64
-
-int poke_live(std::span<const CodeWrite> writes) {
-  if (writes.empty()) return 0;
+namespace {
+void store_all(std::span<const CodeWrite> writes, bool forward) {
   for (const CodeWrite &w : writes) {
     uint32_t word;
-    std::memcpy(&word, w.new_, sizeof word);
+    std::memcpy(&word, forward ? w.new_ : w.old, sizeof word);
     store_word(w.addr, word);
     flush(w.addr, w.addr + kInsnSize);
   }
+}
+}  // namespace
+
+int poke_live(std::span<const CodeWrite> writes) {
+  if (writes.empty()) return 0;
+  store_all(writes, true);
   // Every thread serialises its instruction stream before this returns:
-  // none still runs a call that the batch removed.
-  return sync_core();
+  // none still runs a call that the batch removed. If that cannot be had
+  // (membarrier forbidden meanwhile), the old words go back, each as
+  // atomic as the new one was: all or nothing.
+  int err = sync_core();
+  if (err) store_all(writes, false);
+  return err;
 }
 
 void poke_quiet(uintptr_t addr, const uint8_t *bytes, size_t len) {

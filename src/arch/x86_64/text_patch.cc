@@ -1,173 +1,209 @@
-// x86_64 live text patching: the kernel's text_poke_bp protocol in user
-// space. For a batch: int3 on byte 0 of every site, sync; bytes 1..4, sync;
-// byte 0, sync. "sync" is membarrier(PRIVATE_EXPEDITED_SYNC_CORE): every
-// thread of the process serialises its instruction stream before it returns,
-// so none can run a torn instruction. A thread that meets one of our int3s
-// gets SIGTRAP; the handler resumes it past the site (as if the site were a
-// NOP) or, when the int3 is already gone, at the site (the final bytes).
-// This file owns the trap handler and the writes; it decides nothing.
+// x86_64 live text patching without traps (docs/robustness.md explains the
+// choice). A site's instruction is one 5-byte NOP or one 5-byte call, and
+// every change replaces that whole instruction, so a thread must only ever
+// fetch the old instruction or the new one. Two ways to get there:
+//
+//  * whole: the 5 bytes lie inside one naturally aligned 8-byte word (a site
+//    at an 8-aligned entry), or one 16-byte block (a 16-aligned entry with
+//    endbr64, the site at entry+4) written with cmpxchg16b: one atomic
+//    store replaces the instruction; the other bytes of the word are stored
+//    back unchanged (compare-exchange, so a foreign write in between, e.g. a
+//    debugger's breakpoint, is detected instead of overwritten).
+//  * stepped (any other alignment): XRay's order, with a sync between steps:
+//      1. atomic 2-byte store of `jmp .+5` (eb 03) over the first two bytes:
+//         a thread now skips the site (the old call does not happen);
+//      2. bytes 2..4, which no thread executes while the jmp is there;
+//      3. atomic 2-byte store of the new first two bytes.
+//
+// "sync" is membarrier(PRIVATE_EXPEDITED_SYNC_CORE): every thread of the
+// process executes a serialising instruction before it returns, so none keeps
+// a stale prefetched copy of bytes changed before it. A batch does step 1 of
+// every stepped site, sync, step 2, sync, then the whole stores and step 3,
+// sync: one membarrier when every site is whole (the usual case with
+// -falign-functions=16), three otherwise.
+//
+// No int3 and no SIGTRAP handler: nothing here depends on the program's
+// signal masks, its own SIGTRAP handlers or a debugger. If a sync fails
+// (membarrier forbidden by a seccomp filter installed meanwhile), every write
+// of the batch is undone with the same atomic stores and the error returned:
+// poke_live either applies the whole batch or none of it.
+//
+// This file owns the text writes; it decides nothing about sites.
+#include <cpuid.h>
 #include <linux/membarrier.h>
-#include <sched.h>
-#include <signal.h>
 #include <sys/syscall.h>
-#include <ucontext.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <vector>
 
 #include "arch/arch.h"
 
 namespace sled::arch {
 namespace {
 
-constexpr uint8_t kInt3 = 0xcc;
+constexpr uint8_t kJmpOver[2] = {0xeb, 0x03};  // jmp .+5: skips the rest of the site
 
 int membarrier(int cmd) { return static_cast<int>(syscall(__NR_membarrier, cmd, 0, 0)); }
 
-// The batch being written, for the trap handler: a sorted array of patch
-// addresses. Handlers count themselves in g_handlers_active *before* they
-// load g_batch (both seq_cst), so a writer that has unpublished g_batch and
-// then sees the count at zero knows no handler still reads the array; the
-// handler's release decrement orders its reads before the writer's reuse.
-// A late handler (trapped, then preempted before running) finds g_batch
-// null or another batch, and falls back to reading the byte itself.
-struct Batch {
-  const uintptr_t *addrs;
-  size_t count;
-};
-std::atomic<const Batch *> g_batch{nullptr};
-std::atomic<int> g_handlers_active{0};
-Batch g_batch_slot;
-std::vector<uintptr_t> g_batch_storage;
-
-void unpublish_batch() {
-  g_batch.store(nullptr, std::memory_order_seq_cst);
-  while (g_handlers_active.load(std::memory_order_acquire) != 0) sched_yield();
-}
-
-struct sigaction g_prev_action;
-std::atomic<bool> g_handler_installed{false};
-
-bool batch_contains(const Batch *b, uintptr_t addr) {
-  if (!b) return false;
-  return std::binary_search(b->addrs, b->addrs + b->count, addr);
-}
-
-// A site instruction as sled leaves it: the canonical 5-byte NOP, or a call
-// into sled's text or one of its near stubs.
-bool is_final_site_insn(uintptr_t addr) {
-  const auto *p = reinterpret_cast<const uint8_t *>(addr);
-  if (p[0] == 0x0f && p[1] == 0x1f && p[2] == 0x44 && p[3] == 0x00) return true;
-  if (p[0] != 0xe8) return false;
-  int32_t rel;
-  std::memcpy(&rel, p + 1, sizeof rel);
-  return is_sled_text(addr + kInsnSize + static_cast<int64_t>(rel));
-}
-
-void chain_to_previous(int sig, siginfo_t *info, void *uc) {
-  const struct sigaction &prev = g_prev_action;
-  if (prev.sa_flags & SA_SIGINFO) {
-    if (prev.sa_sigaction) prev.sa_sigaction(sig, info, uc);
-    return;
-  }
-  if (prev.sa_handler == SIG_IGN) return;
-  if (prev.sa_handler == SIG_DFL) {
-    // Not ours: let the default action (core dump) happen, as without sled.
-    signal(sig, SIG_DFL);
-    raise(sig);
-    return;
-  }
-  prev.sa_handler(sig);
-}
-
-void on_sigtrap(int sig, siginfo_t *info, void *ucv) {
-  auto *uc = static_cast<ucontext_t *>(ucv);
-  greg_t &rip = uc->uc_mcontext.gregs[REG_RIP];
-  if (info->si_code == SI_KERNEL) {  // an int3 instruction
-    uintptr_t site = static_cast<uintptr_t>(rip) - 1;
-    const auto *byte = reinterpret_cast<const volatile uint8_t *>(site);
-    g_handlers_active.fetch_add(1, std::memory_order_seq_cst);
-    bool ours = batch_contains(g_batch.load(std::memory_order_seq_cst), site);
-    g_handlers_active.fetch_sub(1, std::memory_order_release);
-    if (ours && *byte == kInt3) {
-      rip = static_cast<greg_t>(site + kInsnSize);  // skip: the call did not happen
-      return;
-    }
-    if (*byte != kInt3 && is_final_site_insn(site)) {
-      rip = static_cast<greg_t>(site);  // our int3 is gone: run what replaced it
-      return;
-    }
-  }
-  chain_to_previous(sig, info, ucv);
-}
-
-void install_handler() {
-  struct sigaction sa;
-  std::memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = on_sigtrap;
-  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
-  sigemptyset(&sa.sa_mask);
-  struct sigaction prev;
-  if (sigaction(SIGTRAP, &sa, &prev) == 0) {
-    if (prev.sa_sigaction != on_sigtrap || !(prev.sa_flags & SA_SIGINFO)) g_prev_action = prev;
-    g_handler_installed.store(true, std::memory_order_relaxed);
-  }
-}
-
 int sync_core() { return membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) == 0 ? 0 : -errno; }
 
-// Text is written in assembly so sanitizers never touch it (they keep no
-// shadow for text pages); byte stores are single-copy atomic.
+bool has_cmpxchg16b() {
+  static const bool has = [] {
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_CMPXCHG16B);
+  }();
+  return has;
+}
+
+// Text accesses are in assembly so sanitizers never see them (they keep no
+// shadow for text pages). Each store below is single-copy atomic: aligned
+// (or, for the 2-byte store, inside one 8-byte word) and locked where it
+// must compare.
 void store_byte(uintptr_t addr, uint8_t v) {
   asm volatile("movb %1, (%0)" : : "r"(addr), "q"(v) : "memory");
 }
+void store_u16(uintptr_t addr, uint16_t v) {
+  asm volatile("movw %1, (%0)" : : "r"(addr), "r"(v) : "memory");
+}
+// Compare-exchange of an aligned 8-byte word; false if it no longer holds
+// `expect` (then nothing was written).
+bool cas_u64(uintptr_t addr, uint64_t expect, uint64_t desired) {
+  bool ok;
+  asm volatile("lock cmpxchgq %2, (%3)"
+               : "=@ccz"(ok), "+a"(expect)
+               : "r"(desired), "r"(addr)
+               : "memory");
+  return ok;
+}
+bool cas_u128(uintptr_t addr, const uint64_t expect[2], const uint64_t desired[2]) {
+  bool ok;
+  uint64_t lo = expect[0], hi = expect[1];
+  asm volatile("lock cmpxchg16b (%3)"
+               : "=@ccz"(ok), "+a"(lo), "+d"(hi)
+               : "r"(addr), "b"(desired[0]), "c"(desired[1])
+               : "memory");
+  return ok;
+}
+
+enum class Method { kWhole8, kWhole16, kStepped };
+
+Method method_for(uintptr_t addr) {
+  if ((addr & 7) + kInsnSize <= 8) return Method::kWhole8;
+  if ((addr & 15) + kInsnSize <= 16 && has_cmpxchg16b()) return Method::kWhole16;
+  return Method::kStepped;
+}
+
+// Replaces the instruction at `addr` (expected to hold `from`) by `to` with
+// one atomic store of the enclosing word. -EIO if the site's bytes are not
+// `from` (a foreign writer); the bytes around the site are kept as found.
+int swap_whole(uintptr_t addr, Method m, const uint8_t *from, const uint8_t *to) {
+  size_t width = m == Method::kWhole8 ? 8 : 16;
+  uintptr_t block = addr & ~uintptr_t(width - 1);
+  size_t off = addr - block;
+  for (int attempt = 0; attempt < 64; attempt++) {
+    uint64_t cur[2], next[2];
+    std::memcpy(cur, reinterpret_cast<const void *>(block), width);
+    if (std::memcmp(reinterpret_cast<const uint8_t *>(cur) + off, from, kInsnSize) != 0)
+      return -EIO;
+    std::memcpy(next, cur, width);
+    std::memcpy(reinterpret_cast<uint8_t *>(next) + off, to, kInsnSize);
+    bool ok = m == Method::kWhole8 ? cas_u64(block, cur[0], next[0]) : cas_u128(block, cur, next);
+    if (ok) return 0;
+    // Only bytes around the site changed (a debugger's breakpoint in the
+    // body, written between our read and our store): read again.
+  }
+  return -EIO;
+}
+
+uint16_t head_of(const uint8_t *insn) {
+  uint16_t v;
+  std::memcpy(&v, insn, sizeof v);
+  return v;
+}
+void store_tail(uintptr_t addr, const uint8_t *insn) {
+  for (size_t i = 2; i < kInsnSize; i++) store_byte(addr + i, insn[i]);
+}
+
+// The passes of one batch, forwards (apply) or backwards (undo after a
+// failed sync). `done` counts how far the forward run got.
+struct Batch {
+  std::span<const CodeWrite> writes;
+  bool any_stepped = false;
+
+  void heads_to_jmp() const {
+    for (const CodeWrite &w : writes)
+      if (method_for(w.addr) == Method::kStepped) store_u16(w.addr, head_of(kJmpOver));
+  }
+  void tails(bool forward) const {
+    for (const CodeWrite &w : writes)
+      if (method_for(w.addr) == Method::kStepped) store_tail(w.addr, forward ? w.new_ : w.old);
+  }
+  void stepped_heads(bool forward) const {
+    for (const CodeWrite &w : writes)
+      if (method_for(w.addr) == Method::kStepped)
+        store_u16(w.addr, head_of(forward ? w.new_ : w.old));
+  }
+  // Whole writes [0, n) forwards; returns how many went in before a refusal.
+  size_t wholes_forward(int *err) const {
+    for (size_t i = 0; i < writes.size(); i++) {
+      const CodeWrite &w = writes[i];
+      Method m = method_for(w.addr);
+      if (m == Method::kStepped) continue;
+      if ((*err = swap_whole(w.addr, m, w.old, w.new_))) return i;
+    }
+    return writes.size();
+  }
+  void wholes_back(size_t n) const {
+    for (size_t i = 0; i < n; i++) {
+      const CodeWrite &w = writes[i];
+      Method m = method_for(w.addr);
+      if (m != Method::kStepped) swap_whole(w.addr, m, w.new_, w.old);
+    }
+  }
+};
 
 }  // namespace
 
 int live_patching_init() {
-  static int result = [] {
-    if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE) != 0) return -errno;
-    install_handler();
-    return 0;
-  }();
+  static int result =
+      membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE) == 0 ? 0 : -errno;
   return result;
-}
-
-void reclaim_trap_handler() {
-  struct sigaction cur;
-  if (sigaction(SIGTRAP, nullptr, &cur) != 0) return;
-  if (cur.sa_sigaction != on_sigtrap || !(cur.sa_flags & SA_SIGINFO)) install_handler();
 }
 
 int poke_live(std::span<const CodeWrite> writes) {
   if (writes.empty()) return 0;
-  reclaim_trap_handler();  // the program may have installed its own since
-  unpublish_batch();
-  g_batch_storage.clear();
-  g_batch_storage.reserve(writes.size());
-  for (const CodeWrite &w : writes) g_batch_storage.push_back(w.addr);
-  if (!std::is_sorted(g_batch_storage.begin(), g_batch_storage.end()))
-    std::sort(g_batch_storage.begin(), g_batch_storage.end());
-  g_batch_slot = Batch{g_batch_storage.data(), g_batch_storage.size()};
-  // Seq_cst (so release): a handler that loads g_batch sees the addresses.
-  g_batch.store(&g_batch_slot, std::memory_order_seq_cst);
+  Batch b{writes};
+  for (const CodeWrite &w : writes) b.any_stepped |= method_for(w.addr) == Method::kStepped;
 
-  for (const CodeWrite &w : writes) store_byte(w.addr, kInt3);
-  if (int err = sync_core()) {
-    // Only the int3s went in: put the old first bytes back and give up.
-    for (const CodeWrite &w : writes) store_byte(w.addr, w.old[0]);
-    return err;
+  if (b.any_stepped) {
+    b.heads_to_jmp();
+    if (int err = sync_core()) {
+      b.stepped_heads(false);  // the tails were never touched
+      return err;
+    }
+    b.tails(true);
+    if (int err = sync_core()) {
+      b.tails(false);  // still behind the jmp
+      b.stepped_heads(false);
+      return err;
+    }
   }
-  for (const CodeWrite &w : writes)
-    for (size_t i = 1; i < kInsnSize; i++) store_byte(w.addr + i, w.new_[i]);
-  sync_core();
-  for (const CodeWrite &w : writes) store_byte(w.addr, w.new_[0]);
-  sync_core();
-  return 0;
+  int err = 0;
+  size_t wholes = b.wholes_forward(&err);
+  if (b.any_stepped && !err) b.stepped_heads(true);
+  if (!err) err = sync_core();
+  if (err) {
+    // Back to the old instructions, each with the same kind of atomic store
+    // that put the new one in: every thread still sees one whole instruction.
+    b.wholes_back(wholes);
+    if (b.any_stepped) {
+      b.heads_to_jmp();
+      b.tails(false);
+      b.stepped_heads(false);
+    }
+  }
+  return err;
 }
 
 void poke_quiet(uintptr_t addr, const uint8_t *bytes, size_t len) {
