@@ -195,6 +195,16 @@ int case_dlclose_survivor() {
   CHECK(g_count.load() == n + 2, "dep_fn traced after its user's dlclose");
   CHECK(dlclose(dep) == 0, "dlclose dep");
   CHECK(refusal_of(reinterpret_cast<uintptr_t>(dep_fn)) == -ENOENT, "dep_fn gone");
+
+  // Alone, the user's dlclose unloads its dependency too.
+  user = dlopen(SLED_LOADER_USER_LIB, RTLD_NOW | RTLD_LOCAL);
+  CHECK(user != nullptr, "%s", dlerror());
+  if (!user) return g_failures;
+  uintptr_t dep_ip = reinterpret_cast<uintptr_t>(dlsym(user, "dep_fn"));
+  CHECK(refusal_of(dep_ip) == SLED_SITE_OK, "dep_fn is a site again");
+  CHECK(sled_set_filter(&tracer, "dep_fn", 1) == 0, "filter dep_fn");
+  CHECK(dlclose(user) == 0, "dlclose user");
+  CHECK(refusal_of(dep_ip) == -ENOENT, "dep_fn gone with its user");
   CHECK(sled_unregister_ops(&tracer) == 0, "unregister");
   CHECK(!killed(), "patching still on");
   return g_failures;
