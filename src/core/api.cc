@@ -27,7 +27,8 @@ const char *refusal_text(int refusal) {
     case SLED_SITE_MISALIGNED:
       return "literal not 8-byte aligned";
     case SLED_SITE_UNSAFE_NOPS:
-      return "GCC 1-byte NOPs found while threads ran";
+      return "its one-time entry rewrite was unsafe: threads could be running it (threads ran "
+             "when sled first saw the module, or its constructors started one)";
     case SLED_SITE_OUT_OF_SEGMENT:
       return "not in executable text";
     case SLED_SITE_NO_STUB:

@@ -1,9 +1,28 @@
 // dlopen/dlclose interposition, as uftrace's libmcount does: a module loaded
 // later joins at once (its sites get every registered ops' filter before
-// dlopen returns), and a module's sites leave sled's tables while the lock
-// is held across the real dlclose, so no batch can write to unmapped text.
+// dlopen returns), and a module's sites leave sled's tables before the real
+// dlclose may unmap it.
+//
+// Lock order: the loader's lock (dl_load_lock) comes before sled's. The
+// loader holds its lock while constructors and destructors run, and those
+// may call dlopen or sled; so sled's lock is never held across a real
+// dlopen or dlclose (nor any loader call that takes dl_load_lock: dlsym,
+// dladdr, dlinfo). dl_iterate_phdr takes only dl_load_write_lock, which no
+// constructor or destructor runs under.
+//
+// dlclose: under sled's lock, the modules the handle may unload are taken
+// out (sites disabled by a normal batch and a grace period, out of every
+// table: no batch can write them); then the lock is released and the real
+// dlclose runs; then, under the lock again, the modules that survived
+// (another handle holds them) come back with every filter applied again.
+//
+// From inside a callback neither wrapper may take the lock (a writer may be
+// waiting under it for this thread's grace period): the real call runs
+// alone, and the next refresh notices what changed. Batches never write a
+// module that may be unmapped meanwhile (module_identity.h).
 #include <dlfcn.h>
 
+#include "core/dl_inflight.h"
 #include "core/lifecycle.h"
 #include "core/registry.h"
 #include "core/thread_state.h"
@@ -24,6 +43,20 @@ DlcloseFn real_dlclose() {
   static const DlcloseFn fn = real<DlcloseFn>("dlclose");
   return fn;
 }
+
+bool sled_running(const sled::Registry &r) { return r.initialized && r.init_error == 0; }
+
+// dlclose calls in progress on this thread (a destructor may call dlclose).
+thread_local int t_dlclose_depth = 0;
+
+// A dlopen or dlclose called from a constructor or destructor (this thread
+// holds the loader's lock): taking modules out or attaching new ones may
+// run a grace period, which would wait for a callback that may itself wait
+// for the loader's lock (dladdr). The outer call does the work. `opens`
+// and `closes`: the calls of each kind this one counts as.
+bool nested_in_loader(int opens, int closes) {
+  return sled::dlopen_depth_on_this_thread() > opens || t_dlclose_depth > closes;
+}
 }  // namespace
 
 void sled::resolve_real_dl_functions() {
@@ -34,24 +67,37 @@ void sled::resolve_real_dl_functions() {
 extern "C" __attribute__((visibility("default"))) void *dlopen(const char *file, int mode) {
   DlopenFn dlopen_fn = real_dlopen();
   if (!dlopen_fn) return nullptr;
+  sled::dlopen_begin();
   void *handle = dlopen_fn(file, mode);
-  // From inside a callback the lock could deadlock with a grace period
-  // waiting for this thread; the next sled call picks the module up.
-  if (handle && !sled::in_sled_callback()) {
+  // This thread judges what its dlopen loaded (dl_inflight.h). From inside
+  // a callback or a constructor, a later refresh picks the modules up.
+  if (!sled::in_sled_callback() && !nested_in_loader(1, 0)) {
     sled::RegistryLock lock;
     sled::Registry &r = sled::registry();
-    if (r.initialized && r.init_error == 0) sled::refresh_modules(r, false, true);
+    if (sled_running(r)) sled::refresh_modules(r, false, true);
   }
+  sled::dlopen_end();
   return handle;
 }
 
 extern "C" __attribute__((visibility("default"))) int dlclose(void *handle) {
   DlcloseFn dlclose_fn = real_dlclose();
   if (!dlclose_fn) return -1;
-  if (sled::in_sled_callback()) return dlclose_fn(handle);  // see dlopen
-  sled::RegistryLock lock;
+  if (sled::in_sled_callback()) return dlclose_fn(handle);
+  t_dlclose_depth++;
+  std::vector<sled::Module *> taken;
+  bool outer = !nested_in_loader(0, 1);
+  if (outer) {
+    sled::RegistryLock lock;
+    sled::Registry &r = sled::registry();
+    if (sled_running(r)) taken = sled::take_out_for_dlclose(r, handle);
+  }
   int rc = dlclose_fn(handle);
-  sled::Registry &r = sled::registry();
-  if (r.initialized && r.init_error == 0) sled::refresh_modules(r, false, false);
+  if (outer) {
+    sled::RegistryLock lock;
+    sled::Registry &r = sled::registry();
+    if (sled_running(r)) sled::put_back_after_dlclose(r, taken);
+  }
+  t_dlclose_depth--;
   return rc;
 }

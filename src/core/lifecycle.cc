@@ -3,15 +3,19 @@
 #include "core/lifecycle.h"
 
 #include <link.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "arch/arch.h"
+#include "core/dl_inflight.h"
 #include "core/error.h"
 #include "core/grace.h"
+#include "core/module_identity.h"
 #include "core/module_scan.h"
 #include "core/thread_state.h"
 #include "core/update.h"
@@ -19,8 +23,16 @@
 namespace sled {
 namespace {
 
-// Objects already read that have no sites: not read again.
-std::vector<const void *> g_siteless;
+// Objects already read that have no sites: not read again while the same
+// file stays at the same place.
+struct Siteless {
+  const void *phdr_key;
+  uintptr_t bias;
+  std::string name;
+};
+std::vector<Siteless> g_siteless;
+// True during the start-up scan: its modules are generation 0.
+bool g_startup = false;
 
 void loader_counters(unsigned long long *adds, unsigned long long *subs) {
   unsigned long long *c[2] = {adds, subs};
@@ -34,10 +46,68 @@ void loader_counters(unsigned long long *adds, unsigned long long *subs) {
       c);
 }
 
+bool is_siteless(const LoadedObject &o) {
+  return std::any_of(g_siteless.begin(), g_siteless.end(), [&](const Siteless &s) {
+    return s.phdr_key == o.phdr_key && s.bias == o.bias && s.name == o.listed_name;
+  });
+}
+
 bool known(const Registry &r, const LoadedObject &o) {
   for (const auto &m : r.modules)
-    if (m->phdr_key == o.phdr_key && m->bias == o.bias) return true;
-  return std::find(g_siteless.begin(), g_siteless.end(), o.phdr_key) != g_siteless.end();
+    if (same_place(m->id, o)) return true;
+  for (const auto &c : r.closing)
+    if (same_place(c.module->id, o)) return true;
+  return is_siteless(o);
+}
+
+// May the one-time rewrite (GCC's NOPs, aarch64's `mov x9, x30`) be done
+// now in the modules about to be read? Only if no thread can be running
+// their code: the process has one thread, or these modules come from the
+// dlopen that calls us and no thread appeared while it ran their
+// constructors.
+bool may_normalize(bool from_dlopen) {
+  if (process_is_single_threaded()) return true;
+  return from_dlopen && !threads_started_during_dlopen();
+}
+
+size_t unsafe_sites(const Module &m) {
+  return static_cast<size_t>(std::count_if(m.sites.begin(), m.sites.end(), [](const Site &s) {
+    return s.refusal == SLED_SITE_UNSAFE_NOPS;
+  }));
+}
+
+Registry::Closing *closing_entry(Registry &r, const Module *m) {
+  for (auto &c : r.closing)
+    if (c.module.get() == m) return &c;
+  return nullptr;
+}
+
+// Modules taken out for dlclose calls that have all returned: those still
+// loaded (the same load; another handle holds them) come back with every
+// registered ops' filter applied again; the others are dropped.
+void put_back_closed(Registry &r) {
+  for (size_t i = 0; i < r.closing.size();) {
+    if (r.closing[i].closers > 0) {
+      i++;
+      continue;
+    }
+    std::unique_ptr<Module> mod = std::move(r.closing[i].module);
+    r.closing.erase(r.closing.begin() + static_cast<long>(i));
+    Module *one[] = {mod.get()};
+    if (!still_loaded(one)[0]) continue;
+    r.modules.push_back(std::move(mod));
+    if (int err = attach_module(r, *r.modules.back()))
+      set_last_error("module %s: its sites could not be enabled again after dlclose (%d)",
+                     r.modules.back()->base_name.c_str(), err);
+  }
+}
+
+// A fork child has only the forking thread: the dlclose calls of other
+// threads that had taken modules out will never put them back.
+void forget_other_closers() {
+  Registry &r = registry();
+  for (auto &c : r.closing) c.closers = 0;
+  if (!r.closing.empty()) r.rescan = true;
 }
 
 }  // namespace
@@ -47,6 +117,7 @@ int ensure_initialized(Registry &r) {
   r.initialized = true;
   resolve_real_dl_functions();
   thread_state_init();
+  pthread_atfork(nullptr, nullptr, forget_other_closers);
   if (grace_init() != 0 || arch::live_patching_init() != 0) {
     r.init_error = -ENOSYS;
     return r.init_error;
@@ -59,41 +130,69 @@ int ensure_initialized(Registry &r) {
               "using callops\n",
               env);
   }
-  refresh_modules(r, true, process_is_single_threaded());
+  g_startup = true;
+  refresh_modules(r, true, false);
+  g_startup = false;
   return 0;
 }
 
-void refresh_modules(Registry &r, bool force, bool just_loaded) {
+void refresh_modules(Registry &r, bool force, bool from_dlopen) {
   unsigned long long adds = 0, subs = 0;
   loader_counters(&adds, &subs);
-  if (!force && adds == r.dl_adds && subs == r.dl_subs) return;
+  if (!force && !r.rescan && adds == r.dl_adds && subs == r.dl_subs) return;
+  // Read before listing: a dlopen that began since may have half-loaded
+  // objects in the list (see dl_inflight.cc for the ordering).
+  uint64_t begins = dlopen_begins();
   std::vector<LoadedObject> objs = list_loaded_objects(&r.dl_adds, &r.dl_subs);
+  r.rescan = false;
+  put_back_closed(r);
 
-  auto present = [&](const void *key, uintptr_t bias) {
-    return std::any_of(objs.begin(), objs.end(),
-                       [&](const LoadedObject &o) { return o.phdr_key == key && o.bias == bias; });
-  };
-  for (size_t i = 0; i < r.modules.size();) {
-    if (present(r.modules[i]->phdr_key, r.modules[i]->bias)) {
-      i++;
-      continue;
-    }
+  // Modules gone, or replaced at the same place by another load: forgotten
+  // without writing a byte (their text is not theirs any more).
+  std::vector<Module *> mods;
+  for (auto &m : r.modules) mods.push_back(m.get());
+  std::vector<char> alive = still_loaded(mods);
+  for (size_t i = r.modules.size(); i-- > 0;) {
+    if (alive[i]) continue;
     detach_module(r, *r.modules[i]);
     r.modules.erase(r.modules.begin() + static_cast<long>(i));
   }
-  std::erase_if(g_siteless, [&](const void *key) {
-    return std::none_of(objs.begin(), objs.end(),
-                        [&](const LoadedObject &o) { return o.phdr_key == key; });
+  std::erase_if(g_siteless, [&](const Siteless &s) {
+    return std::none_of(objs.begin(), objs.end(), [&](const LoadedObject &o) {
+      return o.phdr_key == s.phdr_key && o.bias == s.bias && o.listed_name == s.name;
+    });
   });
 
-  bool single = just_loaded || process_is_single_threaded();
+  // New objects are judged by the dlopen that loaded them, or by anyone
+  // when no dlopen is in flight; otherwise they wait (rescan).
+  bool quiet = dlopens_in_flight() == (from_dlopen ? 1 : 0) && dlopen_begins() == begins;
+  int normalize = -1;  // decided once, when the first new object needs it
+  bool new_generation = false;
   for (const LoadedObject &o : objs) {
     if (known(r, o)) continue;
-    std::unique_ptr<Module> m = scan_module(o, single, &r.stats);
-    if (!m) {
-      g_siteless.push_back(o.phdr_key);
+    if (!quiet) {
+      r.rescan = true;
       continue;
     }
+    if (normalize < 0) normalize = may_normalize(from_dlopen) ? 1 : 0;
+    bool gone = false;
+    std::unique_ptr<Module> m = scan_module(o, normalize == 1, &r.stats, &gone);
+    if (gone) {
+      r.rescan = true;
+      continue;
+    }
+    if (!m) {
+      g_siteless.push_back(Siteless{o.phdr_key, o.bias, o.listed_name});
+      continue;
+    }
+    if (!new_generation && !g_startup) r.generations++;
+    new_generation = true;
+    m->generation = g_startup ? 0 : r.generations;
+    if (normalize == 0 && from_dlopen && unsafe_sites(*m))
+      set_last_error(
+          "%s: a thread started while dlopen ran its constructors: its one-time entry "
+          "rewrite is unsafe, %zu sites refused (UNSAFE_NOPS)",
+          m->base_name.c_str(), unsafe_sites(*m));
     r.modules.push_back(std::move(m));
     if (int err = attach_module(r, *r.modules.back()))
       set_last_error("new module %s: its sites could not be enabled (%d)",
@@ -101,8 +200,60 @@ void refresh_modules(Registry &r, bool force, bool just_loaded) {
   }
 }
 
+std::vector<Module *> take_out_for_dlclose(Registry &r, const void *handle) {
+  std::vector<Module *> taken;
+  if (!handle) return taken;
+  // A handle is its object's link_map: l_addr is the bias, l_ld its
+  // PT_DYNAMIC in memory.
+  uintptr_t bias = 0, dynamic = 0;
+  handle_place(handle, &bias, &dynamic);
+  auto is_handle_module = [&](const Module &m) {
+    // The main program's handle never unloads anything.
+    return !m.id.listed_name.empty() && m.id.bias == bias && m.id.dynamic == dynamic;
+  };
+  const Module *own = nullptr;
+  for (auto &c : r.closing)
+    if (is_handle_module(*c.module)) own = c.module.get();
+  for (auto &m : r.modules)
+    if (is_handle_module(*m)) own = m.get();
+  // No sites there, or another dlopen's to judge. Generation 0 came with
+  // the program, which the loader never unloads (if sled started late and
+  // it does, the next refresh notices, as after a dlclose from a callback).
+  if (!own || own->generation == 0) return taken;
+  const uint64_t generation = own->generation;
+  auto goes = [&](const Module &m) { return m.generation == generation; };
+  for (auto &c : r.closing)
+    if (goes(*c.module)) {
+      c.closers++;  // another dlclose took it out: the last one puts it back
+      taken.push_back(c.module.get());
+    }
+  for (size_t i = 0; i < r.modules.size();) {
+    Module &m = *r.modules[i];
+    // A module that could not be disabled stays listed: the refresh after
+    // the real dlclose forgets it if it went, and batches never write an
+    // unloaded module (module_identity.h).
+    if (!goes(m) || retire_module(r, m) != 0) {
+      i++;
+      continue;
+    }
+    taken.push_back(&m);
+    r.closing.push_back(Registry::Closing{std::move(r.modules[i]), 1});
+    r.modules.erase(r.modules.begin() + static_cast<long>(i));
+  }
+  return taken;
+}
+
+void put_back_after_dlclose(Registry &r, const std::vector<Module *> &taken) {
+  for (Module *m : taken)
+    if (Registry::Closing *c = closing_entry(r, m)) c->closers--;
+  // Also reads the objects others left alone while these were out.
+  refresh_modules(r, true, false);
+}
+
 namespace {
 __attribute__((constructor)) void sled_on_load() {
+  // dlsym takes the loader's lock: never under sled's (dl_hooks.cc).
+  resolve_real_dl_functions();
   Registry &r = registry();
   RegistryLock lock;
   ensure_initialized(r);

@@ -50,11 +50,31 @@ struct TextSegment {
   int prot;          // PROT_* as loaded
 };
 
+// Which load of which file a Module describes (module_identity.h). The
+// loader may put another file, or the same file again, at the same address
+// behind sled's back (dlclose from a callback): where and what file are
+// compared at each refresh, and the witness tells two loads of one file
+// apart: one place sled has written (a literal or a one-time rewrite),
+// which a fresh load has in its compiled form again.
+struct LoadIdentity {
+  const void *phdr_key = nullptr;  // dlpi_phdr
+  uintptr_t bias = 0;              // dlpi_addr (the link_map's l_addr)
+  uintptr_t dynamic = 0;           // its PT_DYNAMIC in memory (the link_map's l_ld)
+  std::string listed_name;         // dlpi_name ("" for the main program)
+  uintptr_t witness = 0;           // 0: sled has written nothing in it yet
+  uint8_t witness_len = 0;
+  uint8_t witness_compiled[8] = {};  // the bytes a fresh load has there
+};
+
 struct Module {
   std::string path;
   std::string base_name;           // basename of path, what @module matches
   uintptr_t bias = 0;              // dlpi_addr
-  const void *phdr_key = nullptr;  // dlpi_phdr: identifies this load of the module
+  const void *phdr_key = nullptr;  // dlpi_phdr
+  LoadIdentity id;
+  // The refresh that first saw it (0: sled's start-up); a dlclose may
+  // unload a handle's module and the modules first seen with it.
+  uint64_t generation = 0;
   std::vector<TextSegment> text;
   std::vector<Site> sites;               // sorted by entry
   std::string names;                     // NUL-separated symbol names

@@ -1,8 +1,11 @@
 // Module discovery and site validation. GCC emits five 1-byte NOPs at the
-// entry; a thread may be stopped between two of them, so they are rewritten
-// to one 5-byte NOP only while no thread can be executing them: at sled's
-// start-up when the process has a single thread, and for a module that
-// dlopen has just loaded. Elsewhere such sites are refused (UNSAFE_NOPS).
+// entry (x86); a thread may be stopped between two of them, so they are
+// rewritten to one 5-byte NOP (aarch64: every entry NOP to `mov x9, x30`)
+// only while no thread can be executing them. The caller decides
+// (lifecycle.cc): the process has a single thread, or the module comes from
+// the dlopen that judges it and no thread appeared while that dlopen ran
+// its constructors. Elsewhere such sites are refused (UNSAFE_NOPS). Reads
+// and writes module memory only pinned (module_identity.h).
 #include "core/module_scan.h"
 
 #include <dirent.h>
@@ -19,6 +22,7 @@
 
 #include "arch/arch.h"
 #include "core/elf_reader.h"
+#include "core/module_identity.h"
 #include "core/near_stub.h"
 #include "core/patch_session.h"
 
@@ -41,16 +45,19 @@ std::string main_program_path() {
 int collect(struct dl_phdr_info *info, size_t, void *arg) {
   auto *out = static_cast<std::vector<LoadedObject> *>(arg);
   LoadedObject obj;
-  bool is_main = !info->dlpi_name || !info->dlpi_name[0];
-  if (!is_main && info->dlpi_name[0] != '/' && strchr(info->dlpi_name, '/') == nullptr)
+  std::string name = loader_string(info->dlpi_name);  // see module_identity.h
+  bool is_main = name.empty();
+  if (!is_main && name.find('/') == std::string::npos)
     return 0;  // the vDSO and other objects without a file
-  obj.path = is_main ? std::string("/proc/self/exe") : std::string(info->dlpi_name);
+  obj.listed_name = name;
+  obj.path = is_main ? std::string("/proc/self/exe") : name;
   obj.bias = info->dlpi_addr;
   obj.phdr_key = info->dlpi_phdr;
   long page = sysconf(_SC_PAGESIZE);
   int text_extra = arch::module_text_prot_bits(info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum);
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+    if (ph.p_type == PT_DYNAMIC) obj.dynamic = info->dlpi_addr + ph.p_vaddr;
     if (ph.p_type != PT_LOAD) continue;
     TextSegment seg;
     seg.lo = (info->dlpi_addr + ph.p_vaddr) & ~uintptr_t(page - 1);
@@ -141,18 +148,10 @@ std::vector<LoadedObject> list_loaded_objects(unsigned long long *adds, unsigned
   return out;
 }
 
-std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
-                                    sled_stats *stats) {
-  ElfFacts elf;
-  if (read_elf_facts(obj.path.c_str(), &elf) != 0 || elf.patch_sections.empty()) return nullptr;
-
-  auto m = std::make_unique<Module>();
-  m->path = obj.path == "/proc/self/exe" ? main_program_path() : obj.path;
-  m->base_name = obj.base_name;
-  m->bias = obj.bias;
-  m->phdr_key = obj.phdr_key;
-  m->text = obj.text;
-
+// Reads the module's sites from its memory and does the one-time rewrite
+// when allowed. Runs pinned (scan_module).
+static void read_sites(const LoadedObject &obj, const ElfFacts &elf, bool may_normalize, Module &m,
+                       sled_stats *stats) {
   // The section's contents in memory are already relocated (PIE, DSOs).
   std::vector<uintptr_t> literals;
   for (auto [addr, size] : elf.patch_sections) {
@@ -165,10 +164,10 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
   literals.erase(std::unique(literals.begin(), literals.end()), literals.end());
 
   std::vector<uintptr_t> to_normalize;  // normalize_at of each, ascending
-  std::vector<size_t> normalize_sites;  // their indices in m->sites
+  std::vector<size_t> normalize_sites;  // their indices in m.sites
   SymbolCursor symbols(elf, obj.bias);
-  m->sites.reserve(literals.size());
-  m->names.reserve(elf.names.size());
+  m.sites.reserve(literals.size());
+  m.names.reserve(elf.names.size());
   for (uintptr_t literal : literals) {
     if (literal == 0) continue;  // discarded (garbage-collected) function
     Site s{};
@@ -184,43 +183,80 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
       if (shape.refusal == SLED_SITE_OK && shape.needs_normalize) {
         if (may_normalize) {
           to_normalize.push_back(shape.normalize_at);
-          normalize_sites.push_back(m->sites.size());
+          normalize_sites.push_back(m.sites.size());
         } else
           s.refusal = SLED_SITE_UNSAFE_NOPS;
       }
     }
     const char *name = symbols.at(s.entry);
-    s.name = static_cast<uint32_t>(m->names.size());
+    s.name = static_cast<uint32_t>(m.names.size());
     if (*name) {
-      m->names.append(name);
+      m.names.append(name);
     } else {
       char anon[64];
       snprintf(anon, sizeof anon, "%s+%#lx", obj.base_name.c_str(),
                static_cast<unsigned long>(s.entry - obj.bias));
-      m->names.append(anon);
+      m.names.append(anon);
     }
-    m->names.push_back('\0');
-    m->sites.push_back(s);
+    m.names.push_back('\0');
+    m.sites.push_back(s);
   }
-  if (m->sites.empty()) return nullptr;
-  m->names.shrink_to_fit();  // metadata per site: 32-byte Site + the name
-
-  if (!to_normalize.empty()) {
+  if (to_normalize.empty()) return;
+  {
     PatchSession session;
     for (uintptr_t at : to_normalize) {
-      const TextSegment *seg = m->segment_of(at);
+      const TextSegment *seg = m.segment_of(at);
       session.add(at, arch::kInsnSize, seg->prot);
     }
     if (session.open() == 0) {
       uint8_t insn[arch::kInsnSize];
       arch::encode_normalized(insn);
+      // The witness of this load: a fresh load of the file has the compiled
+      // bytes there again (module_identity.h).
+      static_assert(arch::kInsnSize <= sizeof m.id.witness_compiled);
+      m.id.witness = to_normalize.front();
+      m.id.witness_len = arch::kInsnSize;
+      std::memcpy(m.id.witness_compiled, reinterpret_cast<const void *>(m.id.witness),
+                  arch::kInsnSize);
       for (uintptr_t at : to_normalize) arch::poke_quiet(at, insn, sizeof insn);
       session.close();
       stats->sites_normalized += to_normalize.size();
     } else {
-      for (size_t i : normalize_sites) m->sites[i].refusal = SLED_SITE_UNSAFE_NOPS;
+      for (size_t i : normalize_sites) m.sites[i].refusal = SLED_SITE_UNSAFE_NOPS;
     }
   }
+}
+
+std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize, sled_stats *stats,
+                                    bool *gone) {
+  *gone = false;
+  ElfFacts elf;
+  if (read_elf_facts(obj.path.c_str(), &elf) != 0 || elf.patch_sections.empty()) return nullptr;
+
+  auto m = std::make_unique<Module>();
+  m->path = obj.path == "/proc/self/exe" ? main_program_path() : obj.path;
+  m->base_name = obj.base_name;
+  m->bias = obj.bias;
+  m->phdr_key = obj.phdr_key;
+  m->id.phdr_key = obj.phdr_key;
+  m->id.bias = obj.bias;
+  m->id.dynamic = obj.dynamic;
+  m->id.listed_name = obj.listed_name;
+  m->text = obj.text;
+
+  // Everything read from (or written to) the module's memory happens
+  // pinned: a dlclose sled does not see cannot unmap it meanwhile.
+  Module *self[] = {m.get()};
+  int pinned = with_modules_pinned(self, [&] {
+    read_sites(obj, elf, may_normalize, *m, stats);
+    return 0;
+  });
+  if (pinned != 0) {
+    *gone = true;
+    return nullptr;
+  }
+  if (m->sites.empty()) return nullptr;
+  m->names.shrink_to_fit();  // metadata per site: 32-byte Site + the name
 
   uintptr_t lo = m->sites.front().entry, hi = m->sites.back().entry + arch::kPatchEndMax;
   m->reach_lo = lo;

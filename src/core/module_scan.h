@@ -17,15 +17,19 @@ struct LoadedObject {
   std::string base_name;
   uintptr_t bias = 0;
   const void *phdr_key = nullptr;
+  uintptr_t dynamic = 0;              // PT_DYNAMIC in memory (0: none)
+  std::string listed_name;            // dlpi_name as the loader lists it
   std::vector<TextSegment> text;      // executable PT_LOADs
   std::vector<TextSegment> readable;  // every PT_LOAD
 };
 
 std::vector<LoadedObject> list_loaded_objects(unsigned long long *adds, unsigned long long *subs);
 
-// Reads the object's sites. Returns null when it has none. `may_normalize`:
-// no thread can be executing the object's code (see module_scan.cc).
-std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize, sled_stats *stats);
+// Reads the object's sites. Returns null when it has none, or when it was
+// unloaded meanwhile (*gone). `may_normalize`: no thread can be executing
+// the object's code (see module_scan.cc).
+std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize, sled_stats *stats,
+                                    bool *gone);
 
 // True when the calling thread is the only one in the process.
 bool process_is_single_threaded();

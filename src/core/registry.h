@@ -53,6 +53,16 @@ struct Registry {
   std::vector<std::unique_ptr<Module>> modules;
   std::vector<std::unique_ptr<OpsState>> ops;  // registration order
   unsigned long long dl_adds = 0, dl_subs = 0;
+  // Modules a dlclose wrapper took out before calling the real dlclose
+  // (lifecycle.h): out of every table, no batch writes them; `closers`
+  // dlclose calls are between taking them out and looking again.
+  struct Closing {
+    std::unique_ptr<Module> module;
+    int closers = 0;
+  };
+  std::vector<Closing> closing;
+  bool rescan = false;       // objects were left for their dlopen to judge
+  uint64_t generations = 0;  // refreshes that found new modules
   sled_stats stats{};
 
   OpsState *find_ops(const sled_ops *o);

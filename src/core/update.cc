@@ -9,7 +9,10 @@
 //      then the replaced list ops, walker data and generated trampolines
 //      are freed (trampolines go back to their pool).
 // A mismatch of any old byte refuses the whole batch before any write and
-// stops all further patching (the kill switch).
+// stops all further patching (the kill switch). The checks and steps 1-2
+// run pinned (module_identity.h): a module unloaded or replaced behind
+// sled's lock refuses the batch with -ESTALE before any write, and
+// retrace_ops forgets it and tries again.
 #include "core/update.h"
 
 #include <sys/mman.h>
@@ -24,7 +27,9 @@
 #include "core/dyntramp.h"
 #include "core/error.h"
 #include "core/grace.h"
+#include "core/lifecycle.h"
 #include "core/list_walker.h"
+#include "core/module_identity.h"
 #include "core/patch_session.h"
 
 namespace sled {
@@ -57,6 +62,7 @@ struct Scratch {
   std::vector<Delta> deltas;
   std::vector<SiteChange> changes;
   std::vector<arch::CodeWrite> code_writes;
+  std::vector<Module *> modules;
   SiteSet adds, removes;
 };
 Scratch &scratch() {
@@ -223,6 +229,7 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_wr
   *literals_written = true;
   for (SiteChange &c : changes)
     if (c.new_ref != c.site->applied_literal) {
+      if (!c.site->applied_literal) note_first_write(*c.module, literal_addr(*c.site));
       // Release pairs with the dispatcher's acquire load: the ops' fields
       // are visible to a thread that reads the literal.
       arch::store_literal(literal_addr(*c.site), reinterpret_cast<uintptr_t>(c.new_ref));
@@ -282,13 +289,29 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
     set_last_error("sled stopped patching after an earlier anomaly; only removals are possible");
     return -ENOTRECOVERABLE;
   }
-  int err = verify_old_bytes(changes, !r.killed);
-  if (err) {
-    r.killed = true;
-    r.stats.patch_failures++;
-  }
+  // Check and write pinned: no module of the batch can be unmapped while
+  // it runs, and each is still the load sled read (module_identity.h).
+  std::vector<Module *> &mods = scratch().modules;
+  mods.clear();
+  for (const SiteChange &c : changes)
+    if (mods.empty() || mods.back() != c.module) mods.push_back(c.module);
+  std::sort(mods.begin(), mods.end());
+  mods.erase(std::unique(mods.begin(), mods.end()), mods.end());
   bool literals_written = false;
-  if (!err) err = write_batch(r, changes, &literals_written);
+  int err = with_modules_pinned(mods, [&] {
+    if (int e = verify_old_bytes(changes, !r.killed)) {
+      r.killed = true;
+      r.stats.patch_failures++;
+      return e;
+    }
+    return write_batch(r, changes, &literals_written);
+  });
+  if (err == -ESTALE) {
+    set_last_error(
+        "a module was unloaded behind sled's lock (dlclose from a callback?) while "
+        "sled was changing it; nothing was written");
+    r.rescan = true;
+  }
   if (err) {
     // After a failure past the literal stores (patching is then stopped),
     // a literal may name a new list ops: leak them rather than free them.
@@ -326,7 +349,8 @@ int apply_deltas(Registry &r, std::vector<Delta> &deltas,
 
 }  // namespace
 
-int retrace_ops(Registry &r, OpsState &st, const SiteSet &target) {
+namespace {
+int retrace_once(Registry &r, OpsState &st, const SiteSet &target) {
   std::vector<Delta> &deltas = scratch().deltas;
   deltas.clear();
   SiteSet &adds = scratch().adds, &removes = scratch().removes;
@@ -349,6 +373,20 @@ int retrace_ops(Registry &r, OpsState &st, const SiteSet &target) {
   if (target.empty() && !st.traced.empty()) released.push_back(st.ops);
   if (deltas.empty()) return 0;
   return apply_deltas(r, deltas, released);
+}
+}  // namespace
+
+int retrace_ops(Registry &r, OpsState &st, const SiteSet &target) {
+  int err = retrace_once(r, st, target);
+  // A module went away behind sled's lock (-ESTALE, nothing written):
+  // forget it and aim again. Every caller's target is what the ops selects
+  // now (or nothing once unregistered), so it is recomputed the same way.
+  for (int tries = 0; err == -ESTALE && tries < 3; tries++) {
+    refresh_modules(r, true, false);
+    SiteSet again = st.registered ? traced_sites(all_modules(r), st) : SiteSet{};
+    err = retrace_once(r, st, again);
+  }
+  return err;
 }
 
 int attach_module(Registry &r, Module &m) {
@@ -379,6 +417,22 @@ void detach_module(Registry &r, Module &m) {
   for (Site &s : m.sites)
     if (s.nr_ops > 1) free(const_cast<sled_ops *>(s.ops_ref));
   walker_free(retired);
+}
+
+int retire_module(Registry &r, Module &m) {
+  std::vector<Delta> &deltas = scratch().deltas;
+  deltas.clear();
+  const Site *lo = m.sites.data(), *hi = m.sites.data() + m.sites.size();
+  for (auto &st : r.ops)
+    for (Site *s : st->traced)
+      if (s >= lo && s < hi) deltas.push_back(Delta{s, &m, st.get(), false});
+  if (!deltas.empty()) {
+    int err = apply_deltas(r, deltas, {});
+    // -ESTALE: already unloaded, nothing to disable; forget it as it is.
+    if (err && err != -ESTALE) return err;
+  }
+  detach_module(r, m);
+  return 0;
 }
 
 int switch_strategy(Registry &r, Strategy to) {

@@ -16,6 +16,10 @@ int retrace_ops(Registry &r, OpsState &st, const SiteSet &target);
 int attach_module(Registry &r, Module &m);
 // Forgets a module that is gone from memory (no text is written).
 void detach_module(Registry &r, Module &m);
+// Disables every site of a module that is about to be unloaded (a normal
+// batch and a grace period), then forgets it like detach_module. 0, or a
+// negative errno with the module still in place.
+int retire_module(Registry &r, Module &m);
 // Moves every traced site to the form the strategy `to` wants, live.
 int switch_strategy(Registry &r, Strategy to);
 
