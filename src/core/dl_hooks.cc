@@ -4,6 +4,9 @@
 // is held across the real dlclose, so no batch can write to unmapped text.
 #include <dlfcn.h>
 
+#include <cstdlib>
+
+#include "core/dl_caller.h"
 #include "core/lifecycle.h"
 #include "core/registry.h"
 #include "core/thread_state.h"
@@ -34,7 +37,12 @@ void sled::resolve_real_dl_functions() {
 extern "C" __attribute__((visibility("default"))) void *dlopen(const char *file, int mode) {
   DlopenFn dlopen_fn = real_dlopen();
   if (!dlopen_fn) return nullptr;
-  void *handle = dlopen_fn(file, mode);
+  // glibc resolves $ORIGIN and RUNPATH against its caller: name the file
+  // the program's caller would have got (dl_caller.cc).
+  char *resolved = sled::dl_file_for_caller(
+      file, __builtin_extract_return_addr(__builtin_return_address(0)), sled::kCallerNamespace);
+  void *handle = dlopen_fn(resolved ? resolved : file, mode);
+  free(resolved);
   // From inside a callback the lock could deadlock with a grace period
   // waiting for this thread; the next sled call picks the module up.
   if (handle && !sled::in_sled_callback()) {
