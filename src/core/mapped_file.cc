@@ -3,6 +3,7 @@
 // never writes, never opens the mapped files.
 #include "core/mapped_file.h"
 
+#include <fcntl.h>
 #include <link.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
@@ -78,8 +79,18 @@ bool same_file(int fd, const Mapping &m) {
 }
 
 bool started_through_loader(const void *main_phdr) {
-  unsigned long at_phdr = getauxval(AT_PHDR);
-  return main_phdr && at_phdr && reinterpret_cast<uintptr_t>(main_phdr) != at_phdr;
+  // The kernel loaded an interpreter: the program is the file it ran.
+  if (getauxval(AT_BASE) != 0 || !main_phdr) return false;
+  // No interpreter: ld.so run as a command, or a static program. ld.so
+  // rewrites AT_PHDR and AT_EXECFN for the program it loads, so compare
+  // files: /proc/self/exe against the mapping of the program's headers.
+  Mapping m;
+  if (!find_mapping(reinterpret_cast<uintptr_t>(main_phdr), &m) || m.inode == 0) return false;
+  int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  bool same = same_file(fd, m);
+  close(fd);
+  return !same;
 }
 
 bool main_program_path(const void *main_phdr, char *buf, size_t size) {

@@ -28,9 +28,9 @@ bool find_mapping(uintptr_t addr, Mapping *out);
 bool same_file(int fd, const Mapping &m);
 
 // Whether the program was started by running the dynamic loader
-// explicitly (`ld.so ./prog`): the kernel then loaded ld.so as the program,
-// so AT_PHDR is ld.so's and not the main program's (`main_phdr`, the
-// headers of dl_iterate_phdr's first object), and /proc/self/exe names ld.so.
+// explicitly (`ld.so ./prog`): the kernel then ran ld.so as the program
+// (AT_BASE is 0) and /proc/self/exe names ld.so, not the file that holds
+// the main program's headers (`main_phdr`, dl_iterate_phdr's first object).
 bool started_through_loader(const void *main_phdr);
 
 // The main program's file name, written to buf: what /proc/self/exe links

@@ -19,6 +19,7 @@
 
 #include "arch/arch.h"
 #include "core/elf_reader.h"
+#include "core/mapped_file.h"
 #include "core/near_stub.h"
 #include "core/patch_session.h"
 
@@ -38,13 +39,22 @@ std::string main_program_path() {
   return buf;
 }
 
+// The main program's file to read: /proc/self/exe (the mapped inode), but
+// started as `ld.so ./prog` that is ld.so and the program's own path is
+// taken from the mapping of its headers (mapped_file.cc).
+std::string main_program_file(const void *phdr) {
+  char path[PATH_MAX];
+  if (started_through_loader(phdr) && sled::main_program_path(phdr, path, sizeof path)) return path;
+  return "/proc/self/exe";
+}
+
 int collect(struct dl_phdr_info *info, size_t, void *arg) {
   auto *out = static_cast<std::vector<LoadedObject> *>(arg);
   LoadedObject obj;
   bool is_main = !info->dlpi_name || !info->dlpi_name[0];
   if (!is_main && info->dlpi_name[0] != '/' && strchr(info->dlpi_name, '/') == nullptr)
     return 0;  // the vDSO and other objects without a file
-  obj.path = is_main ? std::string("/proc/self/exe") : std::string(info->dlpi_name);
+  obj.path = is_main ? main_program_file(info->dlpi_phdr) : std::string(info->dlpi_name);
   obj.bias = info->dlpi_addr;
   obj.phdr_key = info->dlpi_phdr;
   long page = sysconf(_SC_PAGESIZE);
