@@ -32,6 +32,7 @@ DlcloseFn real_dlclose() {
 void sled::resolve_real_dl_functions() {
   real_dlopen();
   real_dlclose();
+  resolve_real_dlmopen();
 }
 
 extern "C" __attribute__((visibility("default"))) void *dlopen(const char *file, int mode) {

@@ -15,4 +15,6 @@ void refresh_modules(Registry &r, bool force, bool just_loaded);
 // also keeps the interposers in a program linked with libsled.a when a
 // library linked before it (libasan, for one) defines dlopen as well.
 void resolve_real_dl_functions();
+// dlmopen_hook.cc: the same for dlmopen.
+void resolve_real_dlmopen();
 }  // namespace sled
