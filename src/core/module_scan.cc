@@ -22,6 +22,7 @@
 #include "core/elf_reader.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/namespaces.h"
 #include "core/near_stub.h"
 #include "core/patch_session.h"
 
@@ -138,6 +139,7 @@ bool process_is_single_threaded() {
 std::vector<LoadedObject> list_loaded_objects(unsigned long long *adds, unsigned long long *subs) {
   std::vector<LoadedObject> out;
   dl_iterate_phdr(collect, &out);
+  for_each_object_of_other_namespaces(collect, &out);  // dlmopen
   dl_iterate_phdr(
       [](struct dl_phdr_info *info, size_t size, void *arg) {
         auto *counters = static_cast<unsigned long long **>(arg);

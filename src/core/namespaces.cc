@@ -1,0 +1,78 @@
+// See namespaces.h. The walk runs inside a dl_iterate_phdr callback: glibc
+// holds its list lock (dl_load_write_lock) across the callbacks, and it
+// links and unlinks the link maps of every namespace (and moves r_map)
+// under that lock (elf/dl-object.c, elf/dl-close.c), so the lists cannot
+// change during the walk. Nothing here takes another loader lock (no
+// dlopen, no dlsym): the loader's own lock order stays intact.
+#include "core/namespaces.h"
+
+#include <dlfcn.h>
+
+#include <cstring>
+
+namespace sled {
+namespace {
+
+struct Walk {
+  int (*add)(struct dl_phdr_info *, size_t, void *);
+  void *arg;
+  const char *own_base;  // basename of libsled's own file
+};
+
+const char *base_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+// A copy of libsled in the namespace traces it itself: two instances
+// writing the same sites would undo each other's writes.
+bool has_own_sled(const link_map *head, const Walk &w) {
+  for (const link_map *l = head; l; l = l->l_next) {
+    if (!l->l_name) continue;
+    const char *base = base_of(l->l_name);
+    if (strcmp(base, w.own_base) == 0 || strncmp(base, "libsled.so", 10) == 0) return true;
+  }
+  return false;
+}
+
+int walk_namespaces(struct dl_phdr_info *, size_t, void *arg) {
+  const Walk &w = *static_cast<const Walk *>(arg);
+  // Acquire: pairs with the loader's release store of r_version/r_next,
+  // though the list lock held here already orders them.
+  if (__atomic_load_n(&_r_debug.r_version, __ATOMIC_ACQUIRE) < 2) return 1;
+  const auto *base = reinterpret_cast<const r_debug_extended *>(&_r_debug);
+  for (const r_debug_extended *ns = base->r_next; ns; ns = ns->r_next) {
+    const link_map *head = ns->base.r_map;
+    if (has_own_sled(head, w)) continue;
+    for (link_map *l = const_cast<link_map *>(head); l; l = l->l_next) {
+      if (!l->l_name || !strchr(l->l_name, '/')) continue;  // no file (or a proxy of ld.so)
+      const ElfW(Phdr) *phdr = nullptr;
+      int phnum = dlinfo(l, RTLD_DI_PHDR, &phdr);  // glibc 2.36; fails (skipped) before
+      if (phnum <= 0 || !phdr) continue;
+      struct dl_phdr_info info = {};
+      info.dlpi_addr = l->l_addr;
+      info.dlpi_name = l->l_name;
+      info.dlpi_phdr = phdr;
+      info.dlpi_phnum = static_cast<ElfW(Half)>(phnum);
+      w.add(&info, sizeof info, w.arg);
+    }
+  }
+  return 1;  // one callback is enough: the lock is what it is for
+}
+
+}  // namespace
+
+void for_each_object_of_other_namespaces(int (*add)(struct dl_phdr_info *, size_t, void *),
+                                         void *arg) {
+  Dl_info info;
+  link_map *self = nullptr;
+  Lmid_t ns = -1;
+  if (!dladdr1(reinterpret_cast<const void *>(&for_each_object_of_other_namespaces), &info,
+               reinterpret_cast<void **>(&self), RTLD_DL_LINKMAP) ||
+      !self || !self->l_name || dlinfo(self, RTLD_DI_LMID, &ns) != 0 || ns != LM_ID_BASE)
+    return;  // a copy of libsled in another namespace traces its own only
+  Walk w{add, arg, base_of(self->l_name[0] ? self->l_name : info.dli_fname)};
+  dl_iterate_phdr(walk_namespaces, &w);
+}
+
+}  // namespace sled
