@@ -80,5 +80,30 @@ TEST(Dlmopen, BaseNamespaceIsTracedAtOnce) {
   EXPECT_EQ(dlclose(handle), 0);
 }
 
+#if DLR_TEST_OWN_SLED
+TEST(Dlmopen, NamespaceWithItsOwnSledIsLeftToIt) {
+  // libdlr_plug_sled.so links libsled.so: the new namespace gets its own
+  // copy, which traces that namespace. This one must leave it alone (two
+  // instances would write the same sites).
+  void *handle = dlmopen(LM_ID_NEWLM, "$ORIGIN/libdlr_plug_sled.so", RTLD_NOW);
+  ASSERT_NE(handle, nullptr) << dlerror();
+  auto value = reinterpret_cast<uintptr_t>(dlsym(handle, "dlr_plug_value"));
+  sled_site_info info{};
+  EXPECT_EQ(sled_site_lookup(value, &info), -ENOENT);
+  using LookupFn = int (*)(uintptr_t, sled_site_info *);
+  auto their_lookup = reinterpret_cast<LookupFn>(dlsym(handle, "sled_site_lookup"));
+  ASSERT_NE(their_lookup, nullptr);
+  EXPECT_NE(their_lookup, &sled_site_lookup);
+  ASSERT_EQ(their_lookup(value, &info), 0);
+  EXPECT_STREQ(info.name, "dlr_plug_value");
+  Tracer tracer;  // every site this instance knows
+  ASSERT_EQ(tracer.Register(), 0);
+  EXPECT_EQ(Call(handle, 4), 41);
+  EXPECT_EQ(tracer.Count(value), 0u);
+  EXPECT_EQ(tracer.Unregister(), 0);
+  EXPECT_EQ(dlclose(handle), 0);
+}
+#endif
+
 }  // namespace
 }  // namespace sled_test
