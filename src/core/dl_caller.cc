@@ -13,10 +13,13 @@
 // a tail (the default directories at least), glibc searches that tail and
 // the cache the same way for both: only the caller's own head is searched
 // here, and a name found nowhere in it goes to glibc unchanged.
-// Not reproduced (the name then goes to glibc as given, as before): names
-// glibc knows an object by because an earlier dlopen used them (they are
-// private), the glibc-hwcaps subdirectories of the caller's directories,
-// and $ORIGIN in set-user-ID programs (glibc's trusted-directory rules).
+// Not reproduced (the name then goes to glibc as given, resolved as if
+// libsled called): names glibc knows an object by because an earlier dlopen
+// used them (they are private), the glibc-hwcaps subdirectories of the
+// caller's directories, $ORIGIN in set-user-ID programs (glibc's trusted-
+// directory rules), a dlmopen into an existing namespace other than
+// libsled's, and libsled's own head (the program's DT_RPATH when the caller
+// has a DT_RUNPATH), which glibc then searches before the cache.
 #include "core/dl_caller.h"
 
 #include <dlfcn.h>
