@@ -37,12 +37,15 @@ bool has_own_sled(const link_map *head, const Walk &w) {
 
 int walk_namespaces(struct dl_phdr_info *, size_t, void *arg) {
   const Walk &w = *static_cast<const Walk *>(arg);
-  // Acquire: pairs with the loader's release store of r_version/r_next,
-  // though the list lock held here already orders them.
+  // Acquire: pairs with the loader's release store of r_version once a
+  // second namespace exists.
   if (__atomic_load_n(&_r_debug.r_version, __ATOMIC_ACQUIRE) < 2) return 1;
   const auto *base = reinterpret_cast<const r_debug_extended *>(&_r_debug);
-  for (const r_debug_extended *ns = base->r_next; ns; ns = ns->r_next) {
-    const link_map *head = ns->base.r_map;
+  // r_next and r_map are stored with release by _dl_debug_initialize, which
+  // need not hold the list lock: load them with acquire.
+  for (const r_debug_extended *ns = __atomic_load_n(&base->r_next, __ATOMIC_ACQUIRE); ns;
+       ns = __atomic_load_n(&ns->r_next, __ATOMIC_ACQUIRE)) {
+    const link_map *head = __atomic_load_n(&ns->base.r_map, __ATOMIC_ACQUIRE);
     if (has_own_sled(head, w)) continue;
     for (link_map *l = const_cast<link_map *>(head); l; l = l->l_next) {
       if (!l->l_name || !strchr(l->l_name, '/')) continue;  // no file (or a proxy of ld.so)
