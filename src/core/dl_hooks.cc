@@ -1,4 +1,4 @@
-// dlopen/dlclose interposition, as uftrace's libmcount does: a module loaded
+// dlopen/dlmopen/dlclose interposition, as uftrace's libmcount does: a module loaded
 // later joins at once (its sites get every registered ops' filter before
 // dlopen returns), and a module's sites leave sled's tables before the real
 // dlclose may unmap it.
@@ -22,13 +22,18 @@
 // module that may be unmapped meanwhile (module_identity.h).
 #include <dlfcn.h>
 
+#include <cstdlib>
+
+#include "core/dl_caller.h"
 #include "core/dl_inflight.h"
 #include "core/lifecycle.h"
+#include "core/namespaces.h"
 #include "core/registry.h"
 #include "core/thread_state.h"
 
 namespace {
 using DlopenFn = void *(*)(const char *, int);
+using DlmopenFn = void *(*)(Lmid_t, const char *, int);
 using DlcloseFn = int (*)(void *);
 
 template <class Fn>
@@ -37,6 +42,10 @@ Fn real(const char *name) {
 }
 DlopenFn real_dlopen() {
   static const DlopenFn fn = real<DlopenFn>("dlopen");
+  return fn;
+}
+DlmopenFn real_dlmopen() {
+  static const DlmopenFn fn = real<DlmopenFn>("dlmopen");
   return fn;
 }
 DlcloseFn real_dlclose() {
@@ -57,20 +66,19 @@ thread_local int t_dlclose_depth = 0;
 bool nested_in_loader(int opens, int closes) {
   return sled::dlopen_depth_on_this_thread() > opens || t_dlclose_depth > closes;
 }
-}  // namespace
 
-void sled::resolve_real_dl_functions() {
-  real_dlopen();
-  real_dlclose();
-}
-
-extern "C" __attribute__((visibility("default"))) void *dlopen(const char *file, int mode) {
-  DlopenFn dlopen_fn = real_dlopen();
-  if (!dlopen_fn) return nullptr;
+// dlopen and dlmopen: `open(name)` calls the real one. glibc resolves
+// $ORIGIN and RUNPATH against its caller: the name passed is the file the
+// program's caller (`caller`, in namespace `lmid`) would have got
+// (dl_caller.cc), computed before any lock (it asks the loader: dladdr,
+// dlinfo). Then this thread judges what its call loaded (dl_inflight.h);
+// from inside a callback or a constructor, a later refresh picks it up.
+template <class Open>
+void *open_and_join(const char *file, void *caller, long lmid, Open open) {
+  char *resolved = sled::dl_file_for_caller(file, caller, lmid);
   sled::dlopen_begin();
-  void *handle = dlopen_fn(file, mode);
-  // This thread judges what its dlopen loaded (dl_inflight.h). From inside
-  // a callback or a constructor, a later refresh picks the modules up.
+  void *handle = open(resolved ? resolved : file);
+  free(resolved);
   if (!sled::in_sled_callback() && !nested_in_loader(1, 0)) {
     sled::RegistryLock lock;
     sled::Registry &r = sled::registry();
@@ -78,6 +86,30 @@ extern "C" __attribute__((visibility("default"))) void *dlopen(const char *file,
   }
   sled::dlopen_end();
   return handle;
+}
+}  // namespace
+
+void sled::resolve_real_dl_functions() {
+  sled::namespaces_init();
+  real_dlopen();
+  real_dlmopen();
+  real_dlclose();
+}
+
+extern "C" __attribute__((visibility("default"))) void *dlopen(const char *file, int mode) {
+  DlopenFn dlopen_fn = real_dlopen();
+  if (!dlopen_fn) return nullptr;
+  return open_and_join(file, __builtin_extract_return_addr(__builtin_return_address(0)),
+                       sled::kCallerNamespace,
+                       [&](const char *name) { return dlopen_fn(name, mode); });
+}
+
+extern "C" __attribute__((visibility("default"))) void *dlmopen(Lmid_t lmid, const char *file,
+                                                                int mode) {
+  DlmopenFn dlmopen_fn = real_dlmopen();
+  if (!dlmopen_fn) return nullptr;
+  return open_and_join(file, __builtin_extract_return_addr(__builtin_return_address(0)), lmid,
+                       [&](const char *name) { return dlmopen_fn(lmid, name, mode); });
 }
 
 extern "C" __attribute__((visibility("default"))) int dlclose(void *handle) {

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "arch/arch.h"
+#include "core/namespaces.h"
 
 namespace sled {
 namespace {
@@ -26,17 +27,18 @@ uintptr_t dynamic_of(const struct dl_phdr_info *info) {
   return 0;
 }
 
-// Every object the loader lists now; call pinned (the names stay valid).
+// Every object the loader lists now, in every namespace sled traces; call
+// pinned (the names stay valid).
 std::vector<Listed> list_pinned() {
   std::vector<Listed> out;
-  dl_iterate_phdr(
-      [](struct dl_phdr_info *info, size_t, void *arg) {
-        static_cast<std::vector<Listed> *>(arg)->push_back(
-            Listed{info->dlpi_phdr, info->dlpi_addr, dynamic_of(info),
-                   info->dlpi_name ? info->dlpi_name : ""});
-        return 0;
-      },
-      &out);
+  auto add = [](struct dl_phdr_info *info, size_t, void *arg) {
+    static_cast<std::vector<Listed> *>(arg)->push_back(
+        Listed{info->dlpi_phdr, info->dlpi_addr, dynamic_of(info),
+               info->dlpi_name ? info->dlpi_name : ""});
+    return 0;
+  };
+  dl_iterate_phdr(add, &out);
+  for_each_object_of_other_namespaces(add, &out);  // dlmopen
   return out;
 }
 

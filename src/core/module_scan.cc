@@ -9,6 +9,7 @@
 #include "core/module_scan.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <link.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -22,7 +23,10 @@
 
 #include "arch/arch.h"
 #include "core/elf_reader.h"
+#include "core/error.h"
+#include "core/mapped_file.h"
 #include "core/module_identity.h"
+#include "core/namespaces.h"
 #include "core/near_stub.h"
 #include "core/patch_session.h"
 
@@ -42,6 +46,15 @@ std::string main_program_path() {
   return buf;
 }
 
+// The main program's file to read: /proc/self/exe (the mapped inode), but
+// started as `ld.so ./prog` that is ld.so and the program's own path is
+// taken from the mapping of its headers (mapped_file.cc).
+std::string main_program_file(const void *phdr) {
+  char path[PATH_MAX];
+  if (started_through_loader(phdr) && sled::main_program_path(phdr, path, sizeof path)) return path;
+  return "/proc/self/exe";
+}
+
 int collect(struct dl_phdr_info *info, size_t, void *arg) {
   auto *out = static_cast<std::vector<LoadedObject> *>(arg);
   LoadedObject obj;
@@ -50,7 +63,7 @@ int collect(struct dl_phdr_info *info, size_t, void *arg) {
   if (!is_main && name.find('/') == std::string::npos)
     return 0;  // the vDSO and other objects without a file
   obj.listed_name = name;
-  obj.path = is_main ? std::string("/proc/self/exe") : name;
+  obj.path = is_main ? main_program_file(info->dlpi_phdr) : name;
   obj.bias = info->dlpi_addr;
   obj.phdr_key = info->dlpi_phdr;
   long page = sysconf(_SC_PAGESIZE);
@@ -133,6 +146,7 @@ bool process_is_single_threaded() {
 std::vector<LoadedObject> list_loaded_objects(unsigned long long *adds, unsigned long long *subs) {
   std::vector<LoadedObject> out;
   dl_iterate_phdr(collect, &out);
+  for_each_object_of_other_namespaces(collect, &out);  // dlmopen
   dl_iterate_phdr(
       [](struct dl_phdr_info *info, size_t size, void *arg) {
         auto *counters = static_cast<unsigned long long **>(arg);
@@ -147,6 +161,57 @@ std::vector<LoadedObject> list_loaded_objects(unsigned long long *adds, unsigned
     o.base_name = basename_of(o.path == "/proc/self/exe" ? main_program_path() : o.path);
   return out;
 }
+
+namespace {
+
+// An open file, closed on scope exit.
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+// Reads the ELF facts of the file open on fd through /proc/self/fd, so
+// that the inode checked is the one read; by `path` when /proc is absent.
+int read_elf_of(const Fd &f, const char *path, ElfFacts *elf) {
+  char fd_path[32];
+  snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", f.fd);
+  return read_elf_facts(access(fd_path, R_OK) == 0 ? fd_path : path, elf);
+}
+
+// Reads the facts of the file the object is mapped from. A path replaced
+// on disk since the object was loaded (a package upgrade renames a new file
+// over it) names another inode than the mapping: the mapped one is then
+// read through /proc/self/map_files when the kernel lets this process open
+// it (CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN), and the object is refused
+// otherwise. Names taken from the new file would trace the wrong functions.
+bool read_mapped_elf(const LoadedObject &obj, ElfFacts *elf) {
+  Fd file;
+  file.fd = open(obj.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (file.fd < 0 || read_elf_of(file, obj.path.c_str(), elf) != 0) return false;
+  if (elf->patch_sections.empty() || obj.readable.empty()) return true;  // nothing to name
+  Mapping m;
+  // Unknown (no /proc, an anonymous first segment): read as before.
+  if (!find_mapping(obj.readable.front().lo, &m) || m.inode == 0 || same_file(file.fd, m))
+    return true;
+  char mapped[64];
+  snprintf(mapped, sizeof mapped, "/proc/self/map_files/%lx-%lx", static_cast<unsigned long>(m.lo),
+           static_cast<unsigned long>(m.hi));
+  Fd original;
+  original.fd = open(mapped, O_RDONLY | O_CLOEXEC);
+  if (original.fd >= 0 && same_file(original.fd, m)) {
+    *elf = ElfFacts();
+    if (read_elf_of(original, mapped, elf) == 0) return true;
+  }
+  set_last_error(
+      "module %s: %s is no longer the file that was loaded (replaced on disk), and "
+      "the loaded one cannot be read; its functions are not traced",
+      obj.base_name.c_str(), obj.path.c_str());
+  return false;
+}
+
+}  // namespace
 
 // Reads the module's sites from its memory and does the one-time rewrite
 // when allowed. Runs pinned (scan_module).
@@ -231,7 +296,7 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
                                     bool *gone) {
   *gone = false;
   ElfFacts elf;
-  if (read_elf_facts(obj.path.c_str(), &elf) != 0 || elf.patch_sections.empty()) return nullptr;
+  if (!read_mapped_elf(obj, &elf) || elf.patch_sections.empty()) return nullptr;
 
   auto m = std::make_unique<Module>();
   m->path = obj.path == "/proc/self/exe" ? main_program_path() : obj.path;
