@@ -1,9 +1,15 @@
 // libelf reader for module files: section headers and symbol tables only.
+// The file is untrusted input (it may be corrupt, or not the file that was
+// mapped): every size taken from a header is checked against the file's
+// size before it sizes an allocation or a loop, with overflow-safe
+// arithmetic, and counts come from the data libelf validated, not from
+// sh_size. Reads no memory of the process; module_scan.cc checks addresses.
 #include "core/elf_reader.h"
 
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,16 +21,23 @@ namespace {
 
 constexpr const char kPatchSection[] = "__patchable_function_entries";
 
+// Whether [offset, offset + size) lies inside a file of `file_size` bytes.
+bool in_file(uint64_t offset, uint64_t size, uint64_t file_size) {
+  return offset <= file_size && size <= file_size - offset;
+}
+
 void read_functions(Elf *elf, Elf_Scn *symtab, ElfFacts *out) {
   GElf_Shdr sh;
-  if (!gelf_getshdr(symtab, &sh) || sh.sh_entsize == 0) return;
+  if (!gelf_getshdr(symtab, &sh)) return;
+  // libelf checked that the data lies in the file; sh_size may still lie.
   Elf_Data *data = elf_getdata(symtab, nullptr);
-  if (!data) return;
-  size_t count = sh.sh_size / sh.sh_entsize;
+  size_t sym_size = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
+  if (!data || sym_size == 0 || data->d_type != ELF_T_SYM) return;
+  size_t count = data->d_size / sym_size;
   out->functions.reserve(out->functions.size() + count);
   if (Elf_Scn *strtab = elf_getscn(elf, sh.sh_link)) {
-    GElf_Shdr strsh;
-    if (gelf_getshdr(strtab, &strsh)) out->names.reserve(out->names.size() + strsh.sh_size);
+    Elf_Data *strings = strtab != symtab ? elf_getdata(strtab, nullptr) : nullptr;
+    if (strings) out->names.reserve(out->names.size() + strings->d_size);
   }
   for (size_t i = 0; i < count; i++) {
     GElf_Sym sym;
@@ -49,6 +62,12 @@ int read_elf_facts(const char *path, ElfFacts *out) {
   if (elf_version(EV_CURRENT) == EV_NONE) return -ENOSYS;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -errno;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return -ENOEXEC;
+  }
+  auto file_size = static_cast<uint64_t>(st.st_size);
   int result = -ENOEXEC;
   Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
   size_t shstrndx;
@@ -61,7 +80,11 @@ int read_elf_facts(const char *path, ElfFacts *out) {
       GElf_Shdr sh;
       if (!gelf_getshdr(scn, &sh)) continue;
       const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
-      if (name && strcmp(name, kPatchSection) == 0 && sh.sh_size && (sh.sh_flags & SHF_ALLOC))
+      // A table of 8-byte addresses, stored in the file (so no larger than
+      // it), in the address space without wrapping.
+      if (name && strcmp(name, kPatchSection) == 0 && sh.sh_size && (sh.sh_flags & SHF_ALLOC) &&
+          sh.sh_type == SHT_PROGBITS && sh.sh_size % sizeof(uint64_t) == 0 &&
+          in_file(sh.sh_offset, sh.sh_size, file_size) && sh.sh_addr + sh.sh_size > sh.sh_addr)
         out->patch_sections.emplace_back(sh.sh_addr, sh.sh_size);
       if (sh.sh_type == SHT_SYMTAB) symtab = scn;
       if (sh.sh_type == SHT_DYNSYM) dynsym = scn;

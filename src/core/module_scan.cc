@@ -65,9 +65,11 @@ int collect(struct dl_phdr_info *info, size_t, void *arg) {
   return 0;
 }
 
-bool inside(const std::vector<TextSegment> &segs, uintptr_t lo, uintptr_t hi) {
+// Whether [lo, lo + len) lies inside one of the segments. Overflow-safe:
+// lo and len come from the module's file and memory, which may be corrupt.
+bool inside(const std::vector<TextSegment> &segs, uintptr_t lo, uintptr_t len) {
   for (const TextSegment &s : segs)
-    if (lo >= s.lo && hi <= s.hi) return true;
+    if (lo >= s.lo && lo <= s.hi && len <= s.hi - lo) return true;
   return false;
 }
 
@@ -141,11 +143,9 @@ std::vector<LoadedObject> list_loaded_objects(unsigned long long *adds, unsigned
   return out;
 }
 
-std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
-                                    sled_stats *stats) {
-  ElfFacts elf;
-  if (read_elf_facts(obj.path.c_str(), &elf) != 0 || elf.patch_sections.empty()) return nullptr;
-
+std::unique_ptr<Module> build_module(const LoadedObject &obj, const ElfFacts &elf,
+                                     bool may_normalize, std::vector<uintptr_t> *to_normalize,
+                                     std::vector<size_t> *normalize_sites) {
   auto m = std::make_unique<Module>();
   m->path = obj.path == "/proc/self/exe" ? main_program_path() : obj.path;
   m->base_name = obj.base_name;
@@ -157,15 +157,13 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
   std::vector<uintptr_t> literals;
   for (auto [addr, size] : elf.patch_sections) {
     uintptr_t lo = (elf.shared ? obj.bias : 0) + addr;
-    if (!inside(obj.readable, lo, lo + size)) continue;
+    if (!inside(obj.readable, lo, size)) continue;
     const auto *p = reinterpret_cast<const uintptr_t *>(lo);
     literals.insert(literals.end(), p, p + size / sizeof(uintptr_t));
   }
   std::sort(literals.begin(), literals.end());
   literals.erase(std::unique(literals.begin(), literals.end()), literals.end());
 
-  std::vector<uintptr_t> to_normalize;  // normalize_at of each, ascending
-  std::vector<size_t> normalize_sites;  // their indices in m->sites
   SymbolCursor symbols(elf, obj.bias);
   m->sites.reserve(literals.size());
   m->names.reserve(elf.names.size());
@@ -173,7 +171,7 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
     if (literal == 0) continue;  // discarded (garbage-collected) function
     Site s{};
     s.entry = literal + arch::kLiteralSize;
-    if (!inside(obj.text, literal, literal + arch::kSiteWindow)) {
+    if (!inside(obj.text, literal, arch::kSiteWindow)) {
       s.refusal = SLED_SITE_OUT_OF_SEGMENT;
     } else {
       arch::SiteShape shape =
@@ -183,8 +181,8 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
       if (shape.landing_pad) s.flags |= kSiteLandingPad;
       if (shape.refusal == SLED_SITE_OK && shape.needs_normalize) {
         if (may_normalize) {
-          to_normalize.push_back(shape.normalize_at);
-          normalize_sites.push_back(m->sites.size());
+          to_normalize->push_back(shape.normalize_at);
+          normalize_sites->push_back(m->sites.size());
         } else
           s.refusal = SLED_SITE_UNSAFE_NOPS;
       }
@@ -204,6 +202,18 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
   }
   if (m->sites.empty()) return nullptr;
   m->names.shrink_to_fit();  // metadata per site: 32-byte Site + the name
+  return m;
+}
+
+std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
+                                    sled_stats *stats) {
+  ElfFacts elf;
+  if (read_elf_facts(obj.path.c_str(), &elf) != 0 || elf.patch_sections.empty()) return nullptr;
+  std::vector<uintptr_t> to_normalize;  // normalize_at of each, ascending
+  std::vector<size_t> normalize_sites;  // their indices in m->sites
+  std::unique_ptr<Module> m =
+      build_module(obj, elf, may_normalize, &to_normalize, &normalize_sites);
+  if (!m) return nullptr;
 
   if (!to_normalize.empty()) {
     PatchSession session;

@@ -120,8 +120,8 @@ class CorruptElf : public ::testing::Test {
     if (pid == 0) _exit(LoadAndUse(path));
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    EXPECT_TRUE(WIFEXITED(status)) << name << ": child killed by signal "
-                                   << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    EXPECT_TRUE(WIFEXITED(status))
+        << name << ": child killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     if (WIFEXITED(status)) EXPECT_EQ(WEXITSTATUS(status), 0) << name;
   }
 
