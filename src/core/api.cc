@@ -32,6 +32,8 @@ const char *refusal_text(int refusal) {
       return "not in executable text";
     case SLED_SITE_NO_STUB:
       return "no near stub within reach";
+    case SLED_SITE_TEXT_LOCKED:
+      return "its text could not be made writable (W^X policy)";
     default:
       return "ok";
   }

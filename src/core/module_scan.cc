@@ -225,10 +225,12 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
       uint8_t insn[arch::kInsnSize];
       arch::encode_normalized(insn);
       for (uintptr_t at : to_normalize) arch::poke_quiet(at, insn, sizeof insn);
-      session.close();
+      session.close();  // retries page by page; a failure is in the last error
       stats->sites_normalized += to_normalize.size();
     } else {
-      for (size_t i : normalize_sites) m->sites[i].refusal = SLED_SITE_UNSAFE_NOPS;
+      // The text could not be made writable (a W^X policy, most often):
+      // that is the reason, not the NOPs.
+      for (size_t i : normalize_sites) m->sites[i].refusal = SLED_SITE_TEXT_LOCKED;
     }
   }
 

@@ -234,7 +234,8 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_wr
     r.killed = true;
     return err;
   }
-  session.close();
+  if (session.close() != 0)
+    r.killed = true;  // a page stayed writable: stop (last error says which)
   if (code)
     for (SiteChange &c : changes) set_applied_call(*c.site, c.new_call);
   r.stats.sites_patched += code_writes.size();

@@ -28,13 +28,13 @@ int wx_twice(int x);
 static unsigned long g_calls;
 static void count(uintptr_t ip, uintptr_t parent, sled_ops *ops, sled_regs *regs) { g_calls++; }
 
-#define CHECK(n, cond)                                                     \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
+#define CHECK(n, cond)                                                             \
+  do {                                                                             \
+    if (!(cond)) {                                                                 \
       fprintf(stderr, "wx_test: check %d failed: %s (last error: %s)\n", n, #cond, \
-              api.last_error ? api.last_error() : "?");                    \
-      return n;                                                            \
-    }                                                                      \
+              api.last_error ? api.last_error() : "?");                            \
+      return n;                                                                    \
+    }                                                                              \
   } while (0)
 
 struct api {
