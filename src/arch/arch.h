@@ -77,6 +77,10 @@ uintptr_t load_literal(uintptr_t literal);
 // keeps every other thread correct while it runs (x86: int3, sync, tail,
 // sync, head, sync). Returns 0 or a negative errno; checks nothing itself.
 int poke_live(std::span<const CodeWrite> writes);
+// Allocates what poke_live needs for a batch of up to `n` writes, so that
+// poke_live itself never allocates (core calls this before a batch's first
+// write). 0 or -ENOMEM.
+int prepare_live(size_t n);
 // Writes into text that no thread can be executing (module load).
 void poke_quiet(uintptr_t addr, const uint8_t *bytes, size_t len);
 // One-time setup of the live protocol (membarrier registration, trap

@@ -4,6 +4,8 @@
 // is held across the real dlclose, so no batch can write to unmapped text.
 #include <dlfcn.h>
 
+#include <exception>
+
 #include "core/lifecycle.h"
 #include "core/registry.h"
 #include "core/thread_state.h"
@@ -38,9 +40,14 @@ extern "C" __attribute__((visibility("default"))) void *dlopen(const char *file,
   // From inside a callback the lock could deadlock with a grace period
   // waiting for this thread; the next sled call picks the module up.
   if (handle && !sled::in_sled_callback()) {
-    sled::RegistryLock lock;
-    sled::Registry &r = sled::registry();
-    if (r.initialized && r.init_error == 0) sled::refresh_modules(r, false, true);
+    try {
+      sled::RegistryLock lock;
+      sled::Registry &r = sled::registry();
+      if (r.initialized && r.init_error == 0) sled::refresh_modules(r, false, true);
+    } catch (const std::exception &) {
+      // Out of memory (core/oom.h): the library is loaded all the same; it
+      // joins at the next sled call that has the memory to read it.
+    }
   }
   return handle;
 }
@@ -52,6 +59,14 @@ extern "C" __attribute__((visibility("default"))) int dlclose(void *handle) {
   sled::RegistryLock lock;
   int rc = dlclose_fn(handle);
   sled::Registry &r = sled::registry();
-  if (r.initialized && r.init_error == 0) sled::refresh_modules(r, false, false);
+  if (r.initialized && r.init_error == 0) {
+    try {
+      sled::refresh_modules(r, false, false);
+    } catch (const std::exception &) {
+      // Out of memory (core/oom.h): still drop what is no longer mapped,
+      // without allocating, so no batch ever writes to unmapped text.
+      sled::forget_unloaded_modules(r);
+    }
+  }
   return rc;
 }

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
+#include <new>
 
 #include "arch/arch.h"
 #include "core/error.h"
@@ -59,15 +61,25 @@ int ensure_initialized(Registry &r) {
               "using callops\n",
               env);
   }
-  refresh_modules(r, true, process_is_single_threaded());
-  return 0;
+  try {
+    refresh_modules(r, true, process_is_single_threaded());
+  } catch (const std::exception &) {  // bad_alloc, length_error (core/oom.h)
+    // Out of memory at start-up: the program runs untraced, and every call
+    // says why. No ops exists yet, so the modules found so far just go.
+    r.modules.clear();
+    r.init_error = -ENOMEM;
+  }
+  return r.init_error;
 }
 
 void refresh_modules(Registry &r, bool force, bool just_loaded) {
   unsigned long long adds = 0, subs = 0;
   loader_counters(&adds, &subs);
   if (!force && adds == r.dl_adds && subs == r.dl_subs) return;
-  std::vector<LoadedObject> objs = list_loaded_objects(&r.dl_adds, &r.dl_subs);
+  // The counters are recorded only once the refresh is complete: one cut
+  // short (out of memory) is redone by the next call.
+  unsigned long long listed_adds = 0, listed_subs = 0;
+  std::vector<LoadedObject> objs = list_loaded_objects(&listed_adds, &listed_subs);
 
   auto present = [&](const void *key, uintptr_t bias) {
     return std::any_of(objs.begin(), objs.end(),
@@ -95,17 +107,59 @@ void refresh_modules(Registry &r, bool force, bool just_loaded) {
       continue;
     }
     r.modules.push_back(std::move(m));
-    if (int err = attach_module(r, *r.modules.back()))
+    int err = attach_module(r, *r.modules.back());
+    if (err == -ENOMEM) {
+      // Nothing was written: forget the module and cut the refresh short,
+      // like any allocation failure; the next call reads it again.
+      r.modules.pop_back();
+      throw std::bad_alloc();
+    }
+    if (err)
       set_last_error("new module %s: its sites could not be enabled (%d)",
                      r.modules.back()->base_name.c_str(), err);
+  }
+  r.dl_adds = listed_adds;
+  r.dl_subs = listed_subs;
+}
+
+void forget_unloaded_modules(Registry &r) {
+  struct Key {
+    const void *phdr;
+    uintptr_t bias;
+    bool found;
+  };
+  for (size_t i = 0; i < r.modules.size();) {
+    Key key{r.modules[i]->phdr_key, r.modules[i]->bias, false};
+    dl_iterate_phdr(
+        [](struct dl_phdr_info *info, size_t, void *arg) {
+          auto *k = static_cast<Key *>(arg);
+          k->found = info->dlpi_phdr == k->phdr && info->dlpi_addr == k->bias;
+          return k->found ? 1 : 0;
+        },
+        &key);
+    if (key.found) {
+      i++;
+      continue;
+    }
+    try {
+      detach_module(r, *r.modules[i]);
+    } catch (const std::exception &) {
+      // Its sites already left every traced set; what it leaks is memory.
+    }
+    r.modules.erase(r.modules.begin() + static_cast<long>(i));
   }
 }
 
 namespace {
 __attribute__((constructor)) void sled_on_load() {
-  Registry &r = registry();
-  RegistryLock lock;
-  ensure_initialized(r);
+  try {
+    Registry &r = registry();
+    RegistryLock lock;
+    ensure_initialized(r);
+  } catch (const std::exception &) {
+    // Out of memory before sled could record it (core/oom.h): the next
+    // sled call starts it, or reports -ENOMEM. The program runs on.
+  }
 }
 }  // namespace
 

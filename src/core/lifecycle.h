@@ -11,6 +11,9 @@ int ensure_initialized(Registry &r);
 // unconditionally with `force`. `just_loaded`: new modules come from a
 // dlopen that just returned (their GCC NOPs may be normalised).
 void refresh_modules(Registry &r, bool force, bool just_loaded);
+// Drops the modules that are no longer loaded, allocating nothing: the
+// fallback of a refresh that ran out of memory after a dlclose.
+void forget_unloaded_modules(Registry &r);
 // dl_hooks.cc: looks up the real dlopen/dlclose, at start-up. The reference
 // also keeps the interposers in a program linked with libsled.a when a
 // library linked before it (libasan, for one) defines dlopen as well.

@@ -13,9 +13,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <new>
 
 #include "arch/arch.h"
 #include "core/elf_reader.h"
@@ -208,7 +210,11 @@ std::unique_ptr<Module> build_module(const LoadedObject &obj, const ElfFacts &el
 std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
                                     sled_stats *stats) {
   ElfFacts elf;
-  if (read_elf_facts(obj.path.c_str(), &elf) != 0 || elf.patch_sections.empty()) return nullptr;
+  int err = read_elf_facts(obj.path.c_str(), &elf);
+  // libelf out of memory: the same path as the standard library's (the
+  // refresh is cut short and redone later; core/oom.h), not "no sites".
+  if (err == -ENOMEM) throw std::bad_alloc();
+  if (err != 0 || elf.patch_sections.empty()) return nullptr;
   std::vector<uintptr_t> to_normalize;  // normalize_at of each, ascending
   std::vector<size_t> normalize_sites;  // their indices in m->sites
   std::unique_ptr<Module> m =

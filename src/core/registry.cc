@@ -60,6 +60,7 @@ Site *Module::find(uintptr_t entry) {
 
 void Module::ensure_demangled() {
   if (demangled_ready) return;
+  demangled_pool.clear();  // from a build cut short by an allocation failure
   demangled.assign(sites.size(), ~0u);
   char *buf = nullptr;
   size_t len = 0;
@@ -85,6 +86,7 @@ std::string_view Module::demangled_of(size_t i) const {
 void Module::ensure_index() {
   if (index_ready) return;
   ensure_demangled();
+  name_index.clear();  // from a build cut short by an allocation failure
   name_index.reserve(sites.size() * 2);
   for (size_t i = 0; i < sites.size(); i++) {
     auto idx = static_cast<uint32_t>(i);

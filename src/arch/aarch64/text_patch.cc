@@ -46,6 +46,8 @@ int live_patching_init() {
 
 void reclaim_trap_handler() {}  // no trap handler on aarch64
 
+int prepare_live(size_t) { return 0; }  // poke_live allocates nothing here
+
 int poke_live(std::span<const CodeWrite> writes) {
   if (writes.empty()) return 0;
   for (const CodeWrite &w : writes) {

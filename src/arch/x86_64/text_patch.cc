@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <vector>
 
 #include "arch/arch.h"
@@ -141,6 +142,15 @@ void reclaim_trap_handler() {
   struct sigaction cur;
   if (sigaction(SIGTRAP, nullptr, &cur) != 0) return;
   if (cur.sa_sigaction != on_sigtrap || !(cur.sa_flags & SA_SIGINFO)) install_handler();
+}
+
+int prepare_live(size_t n) {
+  try {
+    g_batch_storage.reserve(n);  // poke_live's reserve is then a no-op
+  } catch (const std::exception &) {
+    return -ENOMEM;
+  }
+  return 0;
 }
 
 int poke_live(std::span<const CodeWrite> writes) {
