@@ -47,6 +47,19 @@ bool known(const Registry &r, const LoadedObject &o) {
 int ensure_initialized(Registry &r) {
   if (r.initialized) return r.init_error;
   r.initialized = true;
+  // So little memory that the C++ runtime may have no emergency pool to
+  // throw std::bad_alloc from (a throw would then terminate): do not start
+  // at all; the program runs untraced, every call says why. libstdc++
+  // allocates its pool (~72 KiB) from the heap at load; a heap allocation
+  // of more than that (under malloc's mmap threshold: the same route)
+  // failing now says it probably could not.
+  constexpr size_t kStartReserve = 1 << 20;
+  void *probe = malloc(kStartReserve);
+  if (!probe) {
+    r.init_error = -ENOMEM;
+    return r.init_error;
+  }
+  free(probe);
   resolve_real_dl_functions();
   thread_state_init();
   if (grace_init() != 0 || arch::live_patching_init() != 0) {

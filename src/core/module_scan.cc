@@ -17,6 +17,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <new>
 
 #include "arch/arch.h"
@@ -40,12 +41,32 @@ std::string main_program_path() {
   return buf;
 }
 
+void collect_one(struct dl_phdr_info *info, std::vector<LoadedObject> *out);
+
+// dl_iterate_phdr callback. Nothing unwinds through dl_iterate_phdr: it is
+// C code holding the loader's lock (glibc 2.36 happens to release it when
+// unwound; nothing promises that). An allocation failure stops the walk and
+// is rethrown by list_loaded_objects, outside.
+struct Collecting {
+  std::vector<LoadedObject> *out;
+  bool out_of_memory;
+};
 int collect(struct dl_phdr_info *info, size_t, void *arg) {
-  auto *out = static_cast<std::vector<LoadedObject> *>(arg);
+  auto *c = static_cast<Collecting *>(arg);
+  try {
+    collect_one(info, c->out);
+    return 0;
+  } catch (const std::exception &) {
+    c->out_of_memory = true;
+    return 1;
+  }
+}
+
+void collect_one(struct dl_phdr_info *info, std::vector<LoadedObject> *out) {
   LoadedObject obj;
   bool is_main = !info->dlpi_name || !info->dlpi_name[0];
   if (!is_main && info->dlpi_name[0] != '/' && strchr(info->dlpi_name, '/') == nullptr)
-    return 0;  // the vDSO and other objects without a file
+    return;  // the vDSO and other objects without a file
   obj.path = is_main ? std::string("/proc/self/exe") : std::string(info->dlpi_name);
   obj.bias = info->dlpi_addr;
   obj.phdr_key = info->dlpi_phdr;
@@ -64,7 +85,6 @@ int collect(struct dl_phdr_info *info, size_t, void *arg) {
     if (ph.p_flags & PF_X) obj.text.push_back(seg);
   }
   out->push_back(std::move(obj));
-  return 0;
 }
 
 // Whether [lo, lo + len) lies inside one of the segments. Overflow-safe:
@@ -129,7 +149,9 @@ bool process_is_single_threaded() {
 
 std::vector<LoadedObject> list_loaded_objects(unsigned long long *adds, unsigned long long *subs) {
   std::vector<LoadedObject> out;
-  dl_iterate_phdr(collect, &out);
+  Collecting collecting{&out, false};
+  dl_iterate_phdr(collect, &collecting);
+  if (collecting.out_of_memory) throw std::bad_alloc();  // core/oom.h
   dl_iterate_phdr(
       [](struct dl_phdr_info *info, size_t size, void *arg) {
         auto *counters = static_cast<unsigned long long **>(arg);

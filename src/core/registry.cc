@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "arch/arch.h"
 #include "core/dispatch.h"
@@ -151,7 +152,11 @@ void after_fork_child() { init_lock(&g_registry->lock); }
 
 Registry &registry() {
   static Registry *r = [] {
-    g_registry = new Registry();  // never destroyed: atexit order must not matter
+    // Never destroyed: atexit order must not matter. Static storage, not
+    // the heap: the first thing sled does must not be able to fail for
+    // want of memory (there may not even be memory to throw bad_alloc).
+    alignas(Registry) static unsigned char storage[sizeof(Registry)];
+    g_registry = new (storage) Registry();
     init_lock(&g_registry->lock);
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     return g_registry;

@@ -5,6 +5,7 @@
 // or -ENOMEM, another thread's sled call must then proceed (the lock is
 // free), and the functions must be traced exactly as before the call (when
 // it failed) or as it asked (when it succeeded). Under each strategy.
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <sled/sled.h>
 
@@ -181,6 +182,43 @@ TEST_P(Oom, SetStrategy) {
        {kMul, kAll},
        {kMul, kAll},
        [&](bool ok) { EXPECT_STREQ(sled_get_strategy(), ok ? other : GetParam()); }});
+}
+
+// A library dlopen'ed while sled's allocations fail still joins: at the
+// latest at the next sled call, its sites get the registered ops' filter.
+// And the loader's lock is never left held (another thread's dlopen runs).
+TEST_P(Oom, DlopenJoinsLater) {
+  ASSERT_EQ(sled_set_filter(&a_.ops, "memfix_add@libmemfix.so", 1), -ENOENT);  // not loaded yet
+  ASSERT_EQ(sled_set_filter(&b_.ops, "", 1), 0);
+  ASSERT_EQ(sled_register_ops(&b_.ops), 0);  // every site, the library's included
+  long n = 1;
+  for (; n < 10000; n++) {
+    alloc_fail::arm(n);
+    void *lib = dlopen(MEMFIX_DL_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+    bool failed = alloc_fail::disarm();
+    if (lib) {
+      auto add = reinterpret_cast<int (*)(int, int)>(dlsym(lib, "memfix_add"));
+      ASSERT_NE(add, nullptr);
+      // Another thread: the loader's lock and sled's are free, and its sled
+      // call brings the module in if the dlopen hook could not.
+      std::thread t([] {
+        void *again = dlopen(MEMFIX_DL_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+        EXPECT_NE(again, nullptr);
+        sled_stats st;
+        EXPECT_EQ(sled_get_stats(&st), 0);
+        if (again) dlclose(again);
+      });
+      t.join();
+      sled_site_info info;
+      ASSERT_EQ(sled_site_lookup(reinterpret_cast<uintptr_t>(add), &info), 0) << "try " << n;
+      EXPECT_EQ(add(1, 2), 3);
+      EXPECT_EQ(info.nr_ops, 1u) << "try " << n << ": the library's sites lack b";
+      EXPECT_EQ(dlclose(lib), 0);
+    }
+    if (!failed) break;
+  }
+  EXPECT_GT(n, 1);
+  RecordProperty("allocations", static_cast<int>(n - 1));
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, Oom, ::testing::Values("callops", "list", "dyntramp"));
