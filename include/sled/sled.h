@@ -119,9 +119,10 @@ enum sled_refusal {
   SLED_SITE_UNSAFE_NOPS = 4,    /* GCC's 5 one-byte NOPs seen while threads ran */
   SLED_SITE_OUT_OF_SEGMENT = 5, /* the address is not in executable text */
   SLED_SITE_NO_STUB = 6,        /* no near stub could be mapped within reach */
-  SLED_SITE_TEXT_LOCKED = 7,    /* its text could not be made writable: a W^X policy
-                                   (SELinux deny_execmem, PaX MPROTECT, seccomp)
-                                   refused mprotect(PROT_WRITE|PROT_EXEC) */
+  SLED_SITE_TEXT_LOCKED = 7,    /* its text (or its near stub page) could not be
+                                   made writable: a W^X policy (SELinux
+                                   deny_execmem, PaX MPROTECT, seccomp) refused
+                                   mprotect(PROT_WRITE|PROT_EXEC) */
 };
 
 enum sled_dispatch {

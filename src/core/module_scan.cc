@@ -266,9 +266,11 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
   m->reach_lo = lo;
   m->reach_hi = hi;
   m->call_target = near_call_target(lo, hi, arch::callops_trampoline());
-  if (!m->call_target)
+  if (!m->call_target) {
+    uint8_t why = near_failure() == -EACCES ? SLED_SITE_TEXT_LOCKED : SLED_SITE_NO_STUB;
     for (Site &s : m->sites)
-      if (s.refusal == SLED_SITE_OK) s.refusal = SLED_SITE_NO_STUB;
+      if (s.refusal == SLED_SITE_OK) s.refusal = why;
+  }
   return m;
 }
 

@@ -28,6 +28,7 @@ struct NearPage {
   std::vector<std::pair<uintptr_t, uintptr_t>> jumps;  // (target, stub)
 };
 std::vector<NearPage> g_pages;
+int g_failure = -ENOMEM;  // see near_failure(); under the registry lock
 
 uintptr_t page_size() { return static_cast<uintptr_t>(sysconf(_SC_PAGESIZE)); }
 
@@ -68,13 +69,14 @@ bool copy_in(NearPage &page, uintptr_t at, const uint8_t *bytes, size_t size) {
   // code of it. The new piece is unreachable until the caller publishes it.
   if (!page.writable &&
       mprotect(addr, page_size(), arch::text_prot(PROT_READ | PROT_WRITE | PROT_EXEC)) != 0) {
-    report_refused_rwx(page.addr, page_size(), errno);
+    g_failure = report_refused_rwx(page.addr, page_size(), errno);
     return false;
   }
   std::memcpy(reinterpret_cast<void *>(at), bytes, size);
   __builtin___clear_cache(reinterpret_cast<char *>(at), reinterpret_cast<char *>(at + size));
   if (mprotect(addr, page_size(), arch::text_prot(PROT_READ | PROT_EXEC)) != 0) {
     int err = errno;
+    g_failure = err == EACCES || err == EPERM ? -EACCES : -err;
     set_last_error("mprotect(%#lx, %zu, PROT_READ|PROT_EXEC) of a stub page failed: %s",
                    static_cast<unsigned long>(page.addr), static_cast<size_t>(page_size()),
                    strerror(err));
@@ -99,6 +101,7 @@ uintptr_t near_code(uintptr_t lo, uintptr_t hi, size_t size,
       page = &p;
       break;
     }
+  g_failure = -ENOMEM;
   if (!page) page = map_near(lo, hi);
   if (!page) return 0;
   uintptr_t at = page->addr + page->used;
@@ -113,6 +116,8 @@ uintptr_t near_code(uintptr_t lo, uintptr_t hi, size_t size,
   page->used += size;
   return at;
 }
+
+int near_failure() { return g_failure; }
 
 uintptr_t near_call_target(uintptr_t lo, uintptr_t hi, uintptr_t target) {
   if (arch::call_reaches(lo, hi, target)) return target;

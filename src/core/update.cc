@@ -26,6 +26,7 @@
 #include "core/error.h"
 #include "core/grace.h"
 #include "core/list_walker.h"
+#include "core/near_stub.h"
 #include "core/patch_session.h"
 
 namespace sled {
@@ -89,6 +90,7 @@ void free_new_lists(std::vector<SiteChange> &changes) {
 }
 
 int no_reach(const Module &m, const Site &s) {
+  if (near_failure() == -EACCES) return -EACCES;  // a W^X policy: the last error names it
   set_last_error("%s (%s): no memory within call reach for a trampoline", m.name_of(s),
                  m.base_name.c_str());
   return -ENOMEM;

@@ -110,6 +110,13 @@ int main(void) {
 #if WX_MODE == 3
   CHECK(23, g_calls == 4); /* only the first ops, as before */
   CHECK(24, dl_sum(4) == 12);
+  /* A generated trampoline needs a writable+executable stub page: refused
+   * for that reason (not "no memory"), and nothing changed. */
+  CHECK(30, sled_set_strategy("dyntramp") == -EACCES);
+  CHECK(31, names_policy(api.last_error()));
+  CHECK(32, strcmp(sled_get_strategy(), "callops") == 0);
+  g_calls = 0;
+  CHECK(33, memfix_sum(4) == 12 && g_calls == 4);
   /* Removing the calls needs writable text too: refused, still traced. */
   CHECK(25, api.unregister_ops(&traced) == -EACCES);
   g_calls = 0;
