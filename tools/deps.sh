@@ -11,6 +11,7 @@
 SLED_DEPS=(
   build-essential gcc binutils   # GCC 12: C sites and the GCC-layout tests
   clang                          # default compiler; its sanitizer runtimes
+  libclang-rt-14-dev             # libFuzzer (tests/robust/memory's ELF fuzz run)
   cmake ninja-build pkg-config
   libelf-dev                     # libsled reads section headers with libelf
   libgtest-dev libgmock-dev      # unit tests

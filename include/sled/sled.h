@@ -3,7 +3,12 @@
  * This header is the whole contract between sled and its clients: it
  * compiles on its own, in C and C++, and exposes no internal type. Every
  * function returns 0 (or a count) on success and a negative errno-style code
- * on failure; none of them aborts the host program or throws.
+ * on failure; none of them aborts the host program or throws. Two codes any
+ * call may return, with sled_last_error() saying more:
+ *   -ENOMEM   out of memory; the call changed nothing (if sled itself could
+ *             not start for want of memory, every call returns it)
+ *   -EACCES   a W^X policy (SELinux deny_execmem, PaX MPROTECT, a seccomp
+ *             filter) refused mprotect(PROT_WRITE|PROT_EXEC); nothing changed
  */
 #ifndef SLED_SLED_H
 #define SLED_SLED_H
@@ -119,6 +124,10 @@ enum sled_refusal {
   SLED_SITE_UNSAFE_NOPS = 4,    /* GCC's 5 one-byte NOPs seen while threads ran */
   SLED_SITE_OUT_OF_SEGMENT = 5, /* the address is not in executable text */
   SLED_SITE_NO_STUB = 6,        /* no near stub could be mapped within reach */
+  SLED_SITE_TEXT_LOCKED = 7,    /* its text (or its near stub page) could not be
+                                   made writable: a W^X policy (SELinux
+                                   deny_execmem, PaX MPROTECT, seccomp) refused
+                                   mprotect(PROT_WRITE|PROT_EXEC) */
 };
 
 enum sled_dispatch {

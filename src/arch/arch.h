@@ -79,7 +79,7 @@ uintptr_t load_literal(uintptr_t literal);
 // word stores and one sync). All or nothing: 0 when every write is in place
 // and every thread has serialised; a negative errno (a sync failed, or x86
 // found foreign bytes: -EIO) when the batch was undone. No traps, no signal
-// handlers.
+// handlers. Allocates nothing (it runs after a batch's first write).
 int poke_live(std::span<const CodeWrite> writes);
 // Writes into text that no thread can be executing (module load).
 void poke_quiet(uintptr_t addr, const uint8_t *bytes, size_t len);

@@ -2,6 +2,7 @@
 // registry, matcher and update plan. Never throws, never aborts.
 #include <cerrno>
 #include <cstring>
+#include <exception>
 
 #include "arch/arch.h"
 #include "arch/frame.h"
@@ -10,6 +11,7 @@
 #include "core/lifecycle.h"
 #include "core/list_walker.h"
 #include "core/matcher.h"
+#include "core/oom.h"
 #include "core/registry.h"
 #include "core/thread_state.h"
 #include "core/update.h"
@@ -33,6 +35,8 @@ const char *refusal_text(int refusal) {
       return "not in executable text";
     case SLED_SITE_NO_STUB:
       return "no near stub within reach";
+    case SLED_SITE_TEXT_LOCKED:
+      return "its text could not be made writable (W^X policy)";
     default:
       return "ok";
   }
@@ -109,26 +113,48 @@ int set_patterns(sled_ops *ops, const char *text, int reset, bool notrace) {
   if (int err = check_patterns(r, parsed)) return err;
   OpsState *st = r.find_or_create_ops(ops);
   PatternSet &set = notrace ? st->notrace : st->filter;
-  PatternSet old = set;
-  if (reset) set.patterns.clear();
-  set.patterns.insert(set.patterns.end(), parsed.begin(), parsed.end());
+  // The new set is built aside (it allocates), then swapped in.
+  PatternSet next;
+  if (!reset) next = set;
+  next.patterns.insert(next.patterns.end(), parsed.begin(), parsed.end());
+  std::swap(set, next);
   if (!st->registered) return 0;
-  int err = retrace_ops(r, *st, traced_sites(all_modules(r), *st));
-  if (err) set = std::move(old);
+  int err;
+  try {
+    err = retrace_ops(r, *st, traced_sites(all_modules(r), *st));
+  } catch (const std::exception &) {
+    err = out_of_memory(-ENOMEM);
+  }
+  if (err) std::swap(set, next);
   return err;
 }
 
-// Drops the state of an ops that is not registered.
-void forget_ops(Registry &r, OpsState *st) {
-  if (st->ips) {
-    // Still in the published snapshot if no batch republished it since.
-    std::vector<void *> retired{const_cast<IpSet *>(st->ips)};
+// Drops the state of an ops that is not registered. 0, or -ENOMEM with
+// nothing changed (then the walker's snapshot still lists the ops).
+int forget_ops(Registry &r, OpsState *st) {
+  if (st->ips && walker_lists(st->ops)) {
+    // Still in the published snapshot: no batch republished it since (so
+    // the caller's retrace changed nothing). Republish without it.
+    std::vector<void *> retired;
+    try {
+      retired.reserve(r.ops.size() + 2);
+    } catch (const std::exception &) {
+      return out_of_memory(-ENOMEM);
+    }
+    if (int err = walker_publish(r, r.strategy != Strategy::kCallops, &retired)) return err;
+    retired.push_back(const_cast<IpSet *>(st->ips));
     st->ips = nullptr;
-    walker_publish(r, r.strategy != Strategy::kCallops, &retired);
     synchronize();
     walker_free(retired);
+  } else if (st->ips) {
+    // Only an older snapshot may name it: free after a grace period.
+    void *ips = const_cast<IpSet *>(st->ips);
+    st->ips = nullptr;
+    synchronize();
+    free(ips);
   }
   std::erase_if(r.ops, [&](const std::unique_ptr<OpsState> &p) { return p.get() == st; });
+  return 0;
 }
 
 }  // namespace
@@ -138,7 +164,7 @@ using namespace sled;
 
 extern "C" {
 
-int sled_register_ops(sled_ops *ops) {
+int sled_register_ops(sled_ops *ops) try {
   if (!ops || !ops->func) return -EINVAL;
   if (in_sled_callback()) return -EDEADLK;
   Registry &r = registry();
@@ -155,16 +181,18 @@ int sled_register_ops(sled_ops *ops) {
   }
   bool fresh = !st;
   if (!st) st = r.find_or_create_ops(ops);
+  SiteSet target = traced_sites(all_modules(r), *st);  // allocates: before any change
   st->registered = true;
-  int err = retrace_ops(r, *st, traced_sites(all_modules(r), *st));
+  int err = retrace_ops(r, *st, target);
   if (err) {
     st->registered = false;
     if (fresh) forget_ops(r, st);
   }
   return err;
 }
+SLED_CATCH_OOM(-ENOMEM)
 
-int sled_unregister_ops(sled_ops *ops) {
+int sled_unregister_ops(sled_ops *ops) try {
   if (!ops) return -EINVAL;
   if (in_sled_callback()) return -EDEADLK;
   Registry &r = registry();
@@ -182,19 +210,25 @@ int sled_unregister_ops(sled_ops *ops) {
     st->registered = true;
     return err;
   }
-  forget_ops(r, st);
+  if (int err = forget_ops(r, st)) {
+    st->registered = true;  // nothing else changed: see forget_ops
+    return err;
+  }
   return 0;
 }
+SLED_CATCH_OOM(-ENOMEM)
 
-int sled_set_filter(sled_ops *ops, const char *patterns, int reset) {
+int sled_set_filter(sled_ops *ops, const char *patterns, int reset) try {
   return set_patterns(ops, patterns, reset, false);
 }
+SLED_CATCH_OOM(-ENOMEM)
 
-int sled_set_notrace(sled_ops *ops, const char *patterns, int reset) {
+int sled_set_notrace(sled_ops *ops, const char *patterns, int reset) try {
   return set_patterns(ops, patterns, reset, true);
 }
+SLED_CATCH_OOM(-ENOMEM)
 
-int sled_set_strategy(const char *name) {
+int sled_set_strategy(const char *name) try {
   Strategy to;
   if (parse_strategy(name, &to) != 0) {
     set_last_error("unknown strategy '%s' (callops, list, dyntramp)", name ? name : "(null)");
@@ -205,6 +239,7 @@ int sled_set_strategy(const char *name) {
   if (int err = enter(r)) return err;
   return switch_strategy(r, to);
 }
+SLED_CATCH_OOM(-ENOMEM)
 
 const char *sled_get_strategy(void) {
   Registry &r = registry();
@@ -224,7 +259,7 @@ int sled_regs_set_ip(sled_regs *regs, uintptr_t new_ip) {
   return 0;
 }
 
-size_t sled_site_count(void) {
+size_t sled_site_count(void) try {
   Registry &r = registry();
   RegistryLock lock;
   if (enter(r)) return 0;
@@ -232,8 +267,9 @@ size_t sled_site_count(void) {
   for (auto &m : r.modules) n += m->sites.size();
   return n;
 }
+SLED_CATCH_OOM(size_t{0})
 
-int sled_for_each_site(int (*fn)(const sled_site_info *, void *), void *arg) {
+int sled_for_each_site(int (*fn)(const sled_site_info *, void *), void *arg) try {
   if (!fn) return -EINVAL;
   Registry &r = registry();
   RegistryLock lock;
@@ -246,8 +282,9 @@ int sled_for_each_site(int (*fn)(const sled_site_info *, void *), void *arg) {
     }
   return 0;
 }
+SLED_CATCH_OOM(-ENOMEM)
 
-int sled_site_lookup(uintptr_t ip, sled_site_info *out) {
+int sled_site_lookup(uintptr_t ip, sled_site_info *out) try {
   if (!out) return -EINVAL;
   Registry &r = registry();
   RegistryLock lock;
@@ -261,8 +298,9 @@ int sled_site_lookup(uintptr_t ip, sled_site_info *out) {
   fill_info(*m, *s, out);
   return 0;
 }
+SLED_CATCH_OOM(-ENOMEM)
 
-int sled_get_stats(sled_stats *out) {
+int sled_get_stats(sled_stats *out) try {
   if (!out) return -EINVAL;
   Registry &r = registry();
   RegistryLock lock;
@@ -281,5 +319,6 @@ int sled_get_stats(sled_stats *out) {
   out->killed = r.killed;
   return err;
 }
+SLED_CATCH_OOM(-ENOMEM)
 
 }  // extern "C"

@@ -23,6 +23,7 @@
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <exception>
 
 #include "core/dl_caller.h"
 #include "core/dl_inflight.h"
@@ -80,9 +81,14 @@ void *open_and_join(const char *file, void *caller, long lmid, Open open) {
   void *handle = open(resolved ? resolved : file);
   free(resolved);
   if (!sled::in_sled_callback() && !nested_in_loader(1, 0)) {
-    sled::RegistryLock lock;
-    sled::Registry &r = sled::registry();
-    if (sled_running(r)) sled::refresh_modules(r, false, true);
+    try {
+      sled::RegistryLock lock;
+      sled::Registry &r = sled::registry();
+      if (sled_running(r)) sled::refresh_modules(r, false, true);
+    } catch (const std::exception &) {
+      // Out of memory (core/oom.h): the library is loaded all the same; it
+      // joins at the next sled call that has the memory to read it.
+    }
   }
   sled::dlopen_end();
   return handle;
@@ -122,13 +128,27 @@ extern "C" __attribute__((visibility("default"))) int dlclose(void *handle) {
   if (outer) {
     sled::RegistryLock lock;
     sled::Registry &r = sled::registry();
-    if (sled_running(r)) taken = sled::take_out_for_dlclose(r, handle);
+    try {
+      if (sled_running(r)) taken = sled::take_out_for_dlclose(r, handle);
+    } catch (const std::exception &) {
+      // Out of memory: nothing taken out. Batches still never write a
+      // module that went away (module_identity.h).
+      taken.clear();
+    }
   }
   int rc = dlclose_fn(handle);
   if (outer) {
     sled::RegistryLock lock;
     sled::Registry &r = sled::registry();
-    if (sled_running(r)) sled::put_back_after_dlclose(r, taken);
+    if (sled_running(r)) {
+      try {
+        sled::put_back_after_dlclose(r, taken);
+      } catch (const std::exception &) {
+        // Out of memory (core/oom.h): still drop what is no longer mapped,
+        // without allocating; what survived joins at the next refresh.
+        sled::forget_unloaded_modules(r);
+      }
+    }
   }
   t_dlclose_depth--;
   return rc;

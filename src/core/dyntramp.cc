@@ -17,14 +17,19 @@ struct DynTramp {
   const sled_ops *owner;  // null: in the pool
 };
 // Never destroyed: descriptors live as long as the process (and leak
-// checkers at exit must still see the pointers to them).
-std::vector<DynTramp> &g_tramps = *new std::vector<DynTramp>();
+// checkers at exit must still see the pointers to them). Made on first use,
+// under the lock, not by a static initialiser: an allocation failure there
+// would terminate the program before main (core/oom.h).
+std::vector<DynTramp> &tramps() {
+  static auto *v = new std::vector<DynTramp>();
+  return *v;
+}
 
 }  // namespace
 
 uintptr_t dyntramp_for(const sled_ops *ops, uintptr_t lo, uintptr_t hi) {
   DynTramp *pooled = nullptr;
-  for (DynTramp &t : g_tramps) {
+  for (DynTramp &t : tramps()) {
     if (!arch::call_reaches(lo, hi, t.code)) continue;
     if (t.owner == ops) return t.code;
     if (!t.owner && !pooled) pooled = &t;
@@ -35,6 +40,7 @@ uintptr_t dyntramp_for(const sled_ops *ops, uintptr_t lo, uintptr_t hi) {
     pooled->desc->ops.store(ops, std::memory_order_release);
     return pooled->code;
   }
+  tramps().reserve(tramps().size() + 1);  // may throw: before anything is placed
   auto *desc = new (std::nothrow) DynDescriptor();
   if (!desc) return 0;
   desc->ops.store(ops, std::memory_order_release);
@@ -47,18 +53,18 @@ uintptr_t dyntramp_for(const sled_ops *ops, uintptr_t lo, uintptr_t hi) {
     delete desc;
     return 0;
   }
-  g_tramps.push_back(DynTramp{at, desc, ops});
+  tramps().push_back(DynTramp{at, desc, ops});
   return at;
 }
 
 void dyntramp_release(const sled_ops *ops) {
-  for (DynTramp &t : g_tramps)
+  for (DynTramp &t : tramps())
     if (t.owner == ops) {
       t.owner = nullptr;
       t.desc->ops.store(nullptr, std::memory_order_release);
     }
 }
 
-uint64_t dyntramp_count() { return g_tramps.size(); }
+uint64_t dyntramp_count() { return tramps().size(); }
 
 }  // namespace sled

@@ -20,8 +20,9 @@ struct ElfFacts {
   std::string names;                         // NUL-separated symbol names
 };
 
-// Returns 0, or a negative errno (file unreadable, not ELF64). Reads the
-// symbol tables only when the file has patch sections.
+// Returns 0, or a negative errno (file unreadable, not ELF64; -ENOMEM when
+// libelf ran out of memory). Reads the symbol tables only when the file has
+// patch sections. May throw std::bad_alloc (core/oom.h).
 int read_elf_facts(const char *path, ElfFacts *out);
 
 }  // namespace sled

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
+#include <new>
 #include <string>
 
 #include "arch/arch.h"
@@ -115,6 +117,19 @@ void forget_other_closers() {
 int ensure_initialized(Registry &r) {
   if (r.initialized) return r.init_error;
   r.initialized = true;
+  // So little memory that the C++ runtime may have no emergency pool to
+  // throw std::bad_alloc from (a throw would then terminate): do not start
+  // at all; the program runs untraced, every call says why. libstdc++
+  // allocates its pool (~72 KiB) from the heap at load; a heap allocation
+  // of more than that (under malloc's mmap threshold: the same route)
+  // failing now says it probably could not.
+  constexpr size_t kStartReserve = 1 << 20;
+  void *probe = malloc(kStartReserve);
+  if (!probe) {
+    r.init_error = -ENOMEM;
+    return r.init_error;
+  }
+  free(probe);
   resolve_real_dl_functions();
   thread_state_init();
   pthread_atfork(nullptr, nullptr, forget_other_closers);
@@ -131,9 +146,16 @@ int ensure_initialized(Registry &r) {
               env);
   }
   g_startup = true;
-  refresh_modules(r, true, false);
+  try {
+    refresh_modules(r, true, false);
+  } catch (const std::exception &) {  // bad_alloc, length_error (core/oom.h)
+    // Out of memory at start-up: the program runs untraced, and every call
+    // says why. No ops exists yet, so the modules found so far just go.
+    r.modules.clear();
+    r.init_error = -ENOMEM;
+  }
   g_startup = false;
-  return 0;
+  return r.init_error;
 }
 
 void refresh_modules(Registry &r, bool force, bool from_dlopen) {
@@ -143,7 +165,10 @@ void refresh_modules(Registry &r, bool force, bool from_dlopen) {
   // Read before listing: a dlopen that began since may have half-loaded
   // objects in the list (see dl_inflight.cc for the ordering).
   uint64_t begins = dlopen_begins();
-  std::vector<LoadedObject> objs = list_loaded_objects(&r.dl_adds, &r.dl_subs);
+  // The counters are recorded only once the refresh is complete: one cut
+  // short (out of memory) is redone by the next call.
+  unsigned long long listed_adds = 0, listed_subs = 0;
+  std::vector<LoadedObject> objs = list_loaded_objects(&listed_adds, &listed_subs);
   r.rescan = false;
   put_back_closed(r);
 
@@ -194,9 +219,46 @@ void refresh_modules(Registry &r, bool force, bool from_dlopen) {
           "rewrite is unsafe, %zu sites refused (UNSAFE_NOPS)",
           m->base_name.c_str(), unsafe_sites(*m));
     r.modules.push_back(std::move(m));
-    if (int err = attach_module(r, *r.modules.back()))
+    int err = attach_module(r, *r.modules.back());
+    if (err == -ENOMEM) {
+      // Nothing was written: forget the module and cut the refresh short,
+      // like any allocation failure; the next call reads it again.
+      r.modules.pop_back();
+      throw std::bad_alloc();
+    }
+    if (err)
       set_last_error("new module %s: its sites could not be enabled (%d)",
                      r.modules.back()->base_name.c_str(), err);
+  }
+  r.dl_adds = listed_adds;
+  r.dl_subs = listed_subs;
+}
+
+void forget_unloaded_modules(Registry &r) {
+  struct Key {
+    const void *phdr;
+    uintptr_t bias;
+    bool found;
+  };
+  for (size_t i = 0; i < r.modules.size();) {
+    Key key{r.modules[i]->phdr_key, r.modules[i]->bias, false};
+    dl_iterate_phdr(
+        [](struct dl_phdr_info *info, size_t, void *arg) {
+          auto *k = static_cast<Key *>(arg);
+          k->found = info->dlpi_phdr == k->phdr && info->dlpi_addr == k->bias;
+          return k->found ? 1 : 0;
+        },
+        &key);
+    if (key.found) {
+      i++;
+      continue;
+    }
+    try {
+      detach_module(r, *r.modules[i]);
+    } catch (const std::exception &) {
+      // Its sites already left every traced set; what it leaks is memory.
+    }
+    r.modules.erase(r.modules.begin() + static_cast<long>(i));
   }
 }
 
@@ -253,10 +315,15 @@ void put_back_after_dlclose(Registry &r, const std::vector<Module *> &taken) {
 namespace {
 __attribute__((constructor)) void sled_on_load() {
   // dlsym takes the loader's lock: never under sled's (dl_hooks.cc).
-  resolve_real_dl_functions();
-  Registry &r = registry();
-  RegistryLock lock;
-  ensure_initialized(r);
+  try {
+    resolve_real_dl_functions();
+    Registry &r = registry();
+    RegistryLock lock;
+    ensure_initialized(r);
+  } catch (const std::exception &) {
+    // Out of memory before sled could record it (core/oom.h): the next
+    // sled call starts it, or reports -ENOMEM. The program runs on.
+  }
 }
 }  // namespace
 

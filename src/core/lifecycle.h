@@ -27,6 +27,9 @@ std::vector<Module *> take_out_for_dlclose(Registry &r, const void *handle);
 // After the real dlclose: the modules still loaded (same load) come back
 // with every registered ops' filter applied again; the others are dropped.
 void put_back_after_dlclose(Registry &r, const std::vector<Module *> &taken);
+// Drops the modules that are no longer loaded, allocating nothing: the
+// fallback of a put-back that ran out of memory after a dlclose.
+void forget_unloaded_modules(Registry &r);
 // dl_hooks.cc: looks up the real dlopen/dlmopen/dlclose, at start-up. The reference
 // also keeps the interposers in a program linked with libsled.a when a
 // library linked before it (libasan, for one) defines dlopen as well.

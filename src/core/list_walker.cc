@@ -5,14 +5,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <exception>
 
 #include "arch/frame.h"
 #include "core/dispatch.h"
 #include "core/thread_state.h"
 
 namespace sled {
-namespace {
 
 struct WalkerEntry {
   sled_ops *ops;
@@ -22,6 +23,8 @@ struct WalkerSnapshot {
   uint32_t count;
   WalkerEntry entries[];
 };
+
+namespace {
 
 std::atomic<const WalkerSnapshot *> g_snapshot{nullptr};
 
@@ -75,34 +78,90 @@ bool ipset_contains(const IpSet *set, uintptr_t ip) {
   }
 }
 
-void walker_publish(Registry &r, bool enabled, std::vector<void *> *retired) {
-  std::vector<WalkerEntry> entries;
+bool walker_lists(const sled_ops *ops) {
+  // Relaxed: only writers, serialised by the registry lock, publish.
+  const WalkerSnapshot *snap = g_snapshot.load(std::memory_order_relaxed);
+  for (uint32_t i = 0; snap && i < snap->count; i++)
+    if (snap->entries[i].ops == ops) return true;
+  return false;
+}
+
+void walker_discard(WalkerUpdate &u) {
+  for (auto &[st, set] : u.built) free(set);
+  u.built.clear();
+  free(u.snapshot);
+  u.snapshot = nullptr;
+  u.ready = false;
+}
+
+int walker_prepare(Registry &r, bool enabled, const TracedLookup &fresh, WalkerUpdate *u,
+                   std::vector<void *> *retired) {
+  walker_discard(*u);
+  u->enabled = enabled;
+  size_t count = 0;
   if (enabled) {
     for (auto &st : r.ops) {
       if (!st->registered) continue;
-      if (!st->ips || st->ips_version != st->traced_version) {
-        if (st->ips) retired->push_back(const_cast<IpSet *>(st->ips));
-        st->ips = ipset_build(st->traced);
-        st->ips_version = st->traced_version;
+      const std::vector<Site *> *traced = fresh ? fresh(*st) : nullptr;
+      if (!traced && (!st->ips || st->ips_version != st->traced_version)) traced = &st->traced;
+      if (traced) {
+        u->built.emplace_back(st.get(), nullptr);
+        if (!(u->built.back().second = ipset_build(*traced))) break;
       }
-      if (st->ips) entries.push_back(WalkerEntry{st->ops, st->ips});
+      count++;
     }
-  } else {
-    for (auto &st : r.ops)
-      if (st->ips) {
-        retired->push_back(const_cast<IpSet *>(st->ips));
-        st->ips = nullptr;
-      }
+    if (!u->built.empty() && !u->built.back().second) {
+      walker_discard(*u);
+      return -ENOMEM;
+    }
   }
-  auto *snap = static_cast<WalkerSnapshot *>(
-      malloc(sizeof(WalkerSnapshot) + entries.size() * sizeof(WalkerEntry)));
-  if (snap) {
-    snap->count = static_cast<uint32_t>(entries.size());
-    std::copy(entries.begin(), entries.end(), snap->entries);
+  u->snapshot =
+      static_cast<WalkerSnapshot *>(malloc(sizeof(WalkerSnapshot) + count * sizeof(WalkerEntry)));
+  if (!u->snapshot) {
+    walker_discard(*u);
+    return -ENOMEM;
+  }
+  // Room for everything the commit retires: every set and the old snapshot.
+  retired->reserve(retired->size() + r.ops.size() + 1);
+  u->ready = true;
+  return 0;
+}
+
+void walker_commit(Registry &r, WalkerUpdate &u, std::vector<void *> *retired) {
+  if (!u.ready) return;
+  for (auto &[st, set] : u.built) {
+    if (st->ips) retired->push_back(const_cast<IpSet *>(st->ips));
+    st->ips = set;
+    st->ips_version = st->traced_version;
+  }
+  u.built.clear();
+  WalkerSnapshot *snap = u.snapshot;
+  snap->count = 0;
+  for (auto &st : r.ops) {
+    if (!u.enabled) {
+      if (st->ips) retired->push_back(const_cast<IpSet *>(st->ips));
+      st->ips = nullptr;
+    } else if (st->registered && st->ips) {
+      snap->entries[snap->count++] = WalkerEntry{st->ops, st->ips};
+    }
   }
   // Release: a walker that acquires the snapshot sees its entries and sets.
   const WalkerSnapshot *old = g_snapshot.exchange(snap, std::memory_order_acq_rel);
   if (old) retired->push_back(const_cast<WalkerSnapshot *>(old));
+  u.snapshot = nullptr;
+  u.ready = false;
+}
+
+int walker_publish(Registry &r, bool enabled, std::vector<void *> *retired) {
+  WalkerUpdate u;
+  try {
+    if (int err = walker_prepare(r, enabled, nullptr, &u, retired)) return err;
+  } catch (const std::exception &) {  // bad_alloc from a vector (core/oom.h)
+    walker_discard(u);
+    return -ENOMEM;
+  }
+  walker_commit(r, u, retired);
+  return 0;
 }
 
 void walker_free(std::vector<void *> &retired) {

@@ -20,6 +20,8 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <new>
 
 #include "arch/arch.h"
 #include "core/elf_reader.h"
@@ -55,13 +57,33 @@ std::string main_program_file(const void *phdr) {
   return "/proc/self/exe";
 }
 
+void collect_one(struct dl_phdr_info *info, std::vector<LoadedObject> *out);
+
+// dl_iterate_phdr callback. Nothing unwinds through dl_iterate_phdr: it is
+// C code holding the loader's lock (glibc 2.36 happens to release it when
+// unwound; nothing promises that). An allocation failure stops the walk and
+// is rethrown by list_loaded_objects, outside.
+struct Collecting {
+  std::vector<LoadedObject> *out;
+  bool out_of_memory;
+};
 int collect(struct dl_phdr_info *info, size_t, void *arg) {
-  auto *out = static_cast<std::vector<LoadedObject> *>(arg);
+  auto *c = static_cast<Collecting *>(arg);
+  try {
+    collect_one(info, c->out);
+    return 0;
+  } catch (const std::exception &) {
+    c->out_of_memory = true;
+    return 1;
+  }
+}
+
+void collect_one(struct dl_phdr_info *info, std::vector<LoadedObject> *out) {
   LoadedObject obj;
   std::string name = loader_string(info->dlpi_name);  // see module_identity.h
   bool is_main = name.empty();
   if (!is_main && name.find('/') == std::string::npos)
-    return 0;  // the vDSO and other objects without a file
+    return;  // the vDSO and other objects without a file
   obj.listed_name = name;
   obj.path = is_main ? main_program_file(info->dlpi_phdr) : name;
   obj.bias = info->dlpi_addr;
@@ -82,12 +104,12 @@ int collect(struct dl_phdr_info *info, size_t, void *arg) {
     if (ph.p_flags & PF_X) obj.text.push_back(seg);
   }
   out->push_back(std::move(obj));
-  return 0;
 }
 
-bool inside(const std::vector<TextSegment> &segs, uintptr_t lo, uintptr_t hi) {
+// [lo, lo + len) lies in one segment; no sum that could wrap.
+bool inside(const std::vector<TextSegment> &segs, uintptr_t lo, uintptr_t len) {
   for (const TextSegment &s : segs)
-    if (lo >= s.lo && hi <= s.hi) return true;
+    if (lo >= s.lo && lo <= s.hi && len <= s.hi - lo) return true;
   return false;
 }
 
@@ -145,8 +167,10 @@ bool process_is_single_threaded() {
 
 std::vector<LoadedObject> list_loaded_objects(unsigned long long *adds, unsigned long long *subs) {
   std::vector<LoadedObject> out;
-  dl_iterate_phdr(collect, &out);
-  for_each_object_of_other_namespaces(collect, &out);  // dlmopen
+  Collecting collecting{&out, false};
+  dl_iterate_phdr(collect, &collecting);
+  for_each_object_of_other_namespaces(collect, &collecting);  // dlmopen
+  if (collecting.out_of_memory) throw std::bad_alloc();       // core/oom.h
   dl_iterate_phdr(
       [](struct dl_phdr_info *info, size_t size, void *arg) {
         auto *counters = static_cast<unsigned long long **>(arg);
@@ -174,10 +198,14 @@ struct Fd {
 
 // Reads the ELF facts of the file open on fd through /proc/self/fd, so
 // that the inode checked is the one read; by `path` when /proc is absent.
+// libelf out of memory takes the standard library's path (the refresh is
+// cut short and redone later; core/oom.h), not "no sites".
 int read_elf_of(const Fd &f, const char *path, ElfFacts *elf) {
   char fd_path[32];
   snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", f.fd);
-  return read_elf_facts(access(fd_path, R_OK) == 0 ? fd_path : path, elf);
+  int err = read_elf_facts(access(fd_path, R_OK) == 0 ? fd_path : path, elf);
+  if (err == -ENOMEM) throw std::bad_alloc();
+  return err;
 }
 
 // Reads the facts of the file the object is mapped from. A path replaced
@@ -213,91 +241,9 @@ bool read_mapped_elf(const LoadedObject &obj, ElfFacts *elf) {
 
 }  // namespace
 
-// Reads the module's sites from its memory and does the one-time rewrite
-// when allowed. Runs pinned (scan_module).
-static void read_sites(const LoadedObject &obj, const ElfFacts &elf, bool may_normalize, Module &m,
-                       sled_stats *stats) {
-  // The section's contents in memory are already relocated (PIE, DSOs).
-  std::vector<uintptr_t> literals;
-  for (auto [addr, size] : elf.patch_sections) {
-    uintptr_t lo = (elf.shared ? obj.bias : 0) + addr;
-    if (!inside(obj.readable, lo, lo + size)) continue;
-    const auto *p = reinterpret_cast<const uintptr_t *>(lo);
-    literals.insert(literals.end(), p, p + size / sizeof(uintptr_t));
-  }
-  std::sort(literals.begin(), literals.end());
-  literals.erase(std::unique(literals.begin(), literals.end()), literals.end());
-
-  std::vector<uintptr_t> to_normalize;  // normalize_at of each, ascending
-  std::vector<size_t> normalize_sites;  // their indices in m.sites
-  SymbolCursor symbols(elf, obj.bias);
-  m.sites.reserve(literals.size());
-  m.names.reserve(elf.names.size());
-  for (uintptr_t literal : literals) {
-    if (literal == 0) continue;  // discarded (garbage-collected) function
-    Site s{};
-    s.entry = literal + arch::kLiteralSize;
-    if (!inside(obj.text, literal, literal + arch::kSiteWindow)) {
-      s.refusal = SLED_SITE_OUT_OF_SEGMENT;
-    } else {
-      arch::SiteShape shape =
-          arch::classify_site(literal, reinterpret_cast<const uint8_t *>(literal));
-      s.entry = shape.entry;
-      s.refusal = static_cast<uint8_t>(shape.refusal);
-      if (shape.landing_pad) s.flags |= kSiteLandingPad;
-      if (shape.refusal == SLED_SITE_OK && shape.needs_normalize) {
-        if (may_normalize) {
-          to_normalize.push_back(shape.normalize_at);
-          normalize_sites.push_back(m.sites.size());
-        } else
-          s.refusal = SLED_SITE_UNSAFE_NOPS;
-      }
-    }
-    const char *name = symbols.at(s.entry);
-    s.name = static_cast<uint32_t>(m.names.size());
-    if (*name) {
-      m.names.append(name);
-    } else {
-      char anon[64];
-      snprintf(anon, sizeof anon, "%s+%#lx", obj.base_name.c_str(),
-               static_cast<unsigned long>(s.entry - obj.bias));
-      m.names.append(anon);
-    }
-    m.names.push_back('\0');
-    m.sites.push_back(s);
-  }
-  if (to_normalize.empty()) return;
-  {
-    PatchSession session;
-    for (uintptr_t at : to_normalize) {
-      const TextSegment *seg = m.segment_of(at);
-      session.add(at, arch::kInsnSize, seg->prot);
-    }
-    if (session.open() == 0) {
-      uint8_t insn[arch::kInsnSize];
-      arch::encode_normalized(insn);
-      // The witness of this load: a fresh load of the file has the compiled
-      // bytes there again (module_identity.h).
-      static_assert(arch::kInsnSize <= sizeof m.id.witness_compiled);
-      m.id.witness = to_normalize.front();
-      m.id.witness_len = arch::kInsnSize;
-      std::memcpy(m.id.witness_compiled, reinterpret_cast<const void *>(m.id.witness),
-                  arch::kInsnSize);
-      for (uintptr_t at : to_normalize) arch::poke_quiet(at, insn, sizeof insn);
-      session.close();
-      stats->sites_normalized += to_normalize.size();
-    } else {
-      for (size_t i : normalize_sites) m.sites[i].refusal = SLED_SITE_UNSAFE_NOPS;
-    }
-  }
-}
-
-std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize, sled_stats *stats,
-                                    bool *gone) {
-  *gone = false;
-  ElfFacts elf;
-  if (!read_mapped_elf(obj, &elf) || elf.patch_sections.empty()) return nullptr;
-
+std::unique_ptr<Module> build_module(const LoadedObject &obj, const ElfFacts &elf,
+                                     bool may_normalize, std::vector<uintptr_t> *to_normalize,
+                                     std::vector<size_t> *normalize_sites) {
   auto m = std::make_unique<Module>();
   m->path = obj.path == "/proc/self/exe" ? main_program_path() : obj.path;
   m->base_name = obj.base_name;
@@ -309,27 +255,131 @@ std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize,
   m->id.listed_name = obj.listed_name;
   m->text = obj.text;
 
+  // The section's contents in memory are already relocated (PIE, DSOs).
+  std::vector<uintptr_t> literals;
+  for (auto [addr, size] : elf.patch_sections) {
+    uintptr_t lo = (elf.shared ? obj.bias : 0) + addr;
+    if (!inside(obj.readable, lo, size)) continue;
+    const auto *p = reinterpret_cast<const uintptr_t *>(lo);
+    literals.insert(literals.end(), p, p + size / sizeof(uintptr_t));
+  }
+  std::sort(literals.begin(), literals.end());
+  literals.erase(std::unique(literals.begin(), literals.end()), literals.end());
+
+  SymbolCursor symbols(elf, obj.bias);
+  m->sites.reserve(literals.size());
+  m->names.reserve(elf.names.size());
+  for (uintptr_t literal : literals) {
+    if (literal == 0) continue;  // discarded (garbage-collected) function
+    Site s{};
+    s.entry = literal + arch::kLiteralSize;
+    if (!inside(obj.text, literal, arch::kSiteWindow)) {
+      s.refusal = SLED_SITE_OUT_OF_SEGMENT;
+    } else {
+      arch::SiteShape shape =
+          arch::classify_site(literal, reinterpret_cast<const uint8_t *>(literal));
+      s.entry = shape.entry;
+      s.refusal = static_cast<uint8_t>(shape.refusal);
+      if (shape.landing_pad) s.flags |= kSiteLandingPad;
+      if (shape.refusal == SLED_SITE_OK && shape.needs_normalize) {
+        if (may_normalize) {
+          to_normalize->push_back(shape.normalize_at);
+          normalize_sites->push_back(m->sites.size());
+        } else
+          s.refusal = SLED_SITE_UNSAFE_NOPS;
+      }
+    }
+    const char *name = symbols.at(s.entry);
+    s.name = static_cast<uint32_t>(m->names.size());
+    if (*name) {
+      m->names.append(name);
+    } else {
+      char anon[64];
+      snprintf(anon, sizeof anon, "%s+%#lx", obj.base_name.c_str(),
+               static_cast<unsigned long>(s.entry - obj.bias));
+      m->names.append(anon);
+    }
+    m->names.push_back('\0');
+    m->sites.push_back(s);
+  }
+  if (m->sites.empty()) return nullptr;
+  m->names.shrink_to_fit();  // metadata per site: 32-byte Site + the name
+  return m;
+}
+
+namespace {
+// The one-time rewrite of the sites build_module listed. Runs pinned.
+void normalize(Module &m, const std::vector<uintptr_t> &to_normalize,
+               const std::vector<size_t> &normalize_sites, sled_stats *stats) {
+  PatchSession session;
+  for (uintptr_t at : to_normalize) {
+    const TextSegment *seg = m.segment_of(at);
+    session.add(at, arch::kInsnSize, seg->prot);
+  }
+  if (session.open() != 0) {
+    // The text could not be made writable (a W^X policy, most often): that
+    // is the reason, not the NOPs.
+    for (size_t i : normalize_sites) m.sites[i].refusal = SLED_SITE_TEXT_LOCKED;
+    return;
+  }
+  uint8_t insn[arch::kInsnSize];
+  arch::encode_normalized(insn);
+  // The witness of this load: a fresh load of the file has the compiled
+  // bytes there again (module_identity.h).
+  static_assert(arch::kInsnSize <= sizeof m.id.witness_compiled);
+  m.id.witness = to_normalize.front();
+  m.id.witness_len = arch::kInsnSize;
+  std::memcpy(m.id.witness_compiled, reinterpret_cast<const void *>(m.id.witness), arch::kInsnSize);
+  for (uintptr_t at : to_normalize) arch::poke_quiet(at, insn, sizeof insn);
+  session.close();  // retries page by page; a failure is in the last error
+  stats->sites_normalized += to_normalize.size();
+}
+}  // namespace
+
+std::unique_ptr<Module> scan_module(const LoadedObject &obj, bool may_normalize, sled_stats *stats,
+                                    bool *gone) {
+  *gone = false;
+  ElfFacts elf;
+  if (!read_mapped_elf(obj, &elf) || elf.patch_sections.empty()) return nullptr;
+
   // Everything read from (or written to) the module's memory happens
-  // pinned: a dlclose sled does not see cannot unmap it meanwhile.
-  Module *self[] = {m.get()};
+  // pinned: a dlclose sled does not see cannot unmap it meanwhile. The
+  // identity checked is the one build_module will give the module.
+  Module probe;
+  probe.id.phdr_key = obj.phdr_key;
+  probe.id.bias = obj.bias;
+  probe.id.dynamic = obj.dynamic;
+  probe.id.listed_name = obj.listed_name;
+  Module *self[] = {&probe};
+  std::unique_ptr<Module> m;
+  bool out_of_memory = false;  // nothing unwinds through dl_iterate_phdr
   int pinned = with_modules_pinned(self, [&] {
-    read_sites(obj, elf, may_normalize, *m, stats);
+    try {
+      std::vector<uintptr_t> to_normalize;  // normalize_at of each, ascending
+      std::vector<size_t> normalize_sites;  // their indices in m->sites
+      m = build_module(obj, elf, may_normalize, &to_normalize, &normalize_sites);
+      if (m && !to_normalize.empty()) normalize(*m, to_normalize, normalize_sites, stats);
+    } catch (const std::exception &) {
+      out_of_memory = true;
+    }
     return 0;
   });
+  if (out_of_memory) throw std::bad_alloc();  // core/oom.h
   if (pinned != 0) {
     *gone = true;
     return nullptr;
   }
-  if (m->sites.empty()) return nullptr;
-  m->names.shrink_to_fit();  // metadata per site: 32-byte Site + the name
+  if (!m) return nullptr;
 
   uintptr_t lo = m->sites.front().entry, hi = m->sites.back().entry + arch::kPatchEndMax;
   m->reach_lo = lo;
   m->reach_hi = hi;
   m->call_target = near_call_target(lo, hi, arch::callops_trampoline());
-  if (!m->call_target)
+  if (!m->call_target) {
+    uint8_t why = near_failure() == -EACCES ? SLED_SITE_TEXT_LOCKED : SLED_SITE_NO_STUB;
     for (Site &s : m->sites)
-      if (s.refusal == SLED_SITE_OK) s.refusal = SLED_SITE_NO_STUB;
+      if (s.refusal == SLED_SITE_OK) s.refusal = why;
+  }
   return m;
 }
 

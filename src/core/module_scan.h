@@ -25,6 +25,17 @@ struct LoadedObject {
 
 std::vector<LoadedObject> list_loaded_objects(unsigned long long *adds, unsigned long long *subs);
 
+struct ElfFacts;
+// The site table of `obj` from what its file says (`elf`): reads memory only
+// inside obj's segments, writes none. Sites whose compiled form must be
+// rewritten once get their address in `to_normalize` and their index in
+// `normalize_sites` when `may_normalize`, else refusal UNSAFE_NOPS. Null
+// when there is no site. scan_module's first half; the ELF fuzz test runs
+// it on mutated files over a fake mapping.
+std::unique_ptr<Module> build_module(const LoadedObject &obj, const ElfFacts &elf,
+                                     bool may_normalize, std::vector<uintptr_t> *to_normalize,
+                                     std::vector<size_t> *normalize_sites);
+
 // Reads the object's sites. Returns null when it has none, or when it was
 // unloaded meanwhile (*gone). `may_normalize`: no thread can be executing
 // the object's code (see module_scan.cc).

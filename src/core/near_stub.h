@@ -20,4 +20,9 @@ uintptr_t near_call_target(uintptr_t lo, uintptr_t hi, uintptr_t target);
 uintptr_t near_code(uintptr_t lo, uintptr_t hi, size_t size,
                     const std::function<const uint8_t *(uintptr_t at)> &encode);
 
+// Why the last near_code (or near_call_target) returned 0: -EACCES when a
+// W^X policy refused the page's protections (the last error names it),
+// -ENOMEM when no page within reach could be had.
+int near_failure();
+
 }  // namespace sled

@@ -1,4 +1,6 @@
 // Page protection widening/restoring, coalesced into ranges per syscall.
+// Every mprotect is checked: a policy that refuses writable code (W^X) is
+// reported by name, and a page that cannot be restored is reported too.
 #include "core/patch_session.h"
 
 #include <sys/mman.h>
@@ -6,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "arch/arch.h"
 #include "core/error.h"
@@ -49,26 +52,48 @@ int PatchSession::open() {
                pages_.end());
   open_ = true;
   int err = for_each_run(pages_, [](uintptr_t start, size_t len, int prot) {
-    if (mprotect(reinterpret_cast<void *>(start), len, arch::text_prot(prot | PROT_WRITE)) != 0) {
-      int e = errno;
-      set_last_error("mprotect(%#lx, %zu, RWX) failed: errno %d", static_cast<unsigned long>(start),
-                     len, e);
-      return -e;
-    }
+    if (mprotect(reinterpret_cast<void *>(start), len, arch::text_prot(prot | PROT_WRITE)) != 0)
+      return report_refused_rwx(start, len, errno);
     return 0;
   });
   if (err) close();
   return err;
 }
 
-void PatchSession::close() {
-  if (!open_) return;
-  for_each_run(pages_, [](uintptr_t start, size_t len, int prot) {
-    mprotect(reinterpret_cast<void *>(start), len, arch::text_prot(prot));
+int PatchSession::close() {
+  if (!open_) return 0;
+  int err = 0;
+  for_each_run(pages_, [&err](uintptr_t start, size_t len, int prot) {
+    if (mprotect(reinterpret_cast<void *>(start), len, arch::text_prot(prot)) == 0) return 0;
+    // A range may fail as a whole (e.g. ENOMEM: too many mappings) where
+    // its pages one by one succeed: never leave a page writable for less.
+    for (uintptr_t p = start; p < start + len; p += page_size())
+      if (mprotect(reinterpret_cast<void *>(p), page_size(), arch::text_prot(prot)) != 0 && !err) {
+        err = -errno;
+        set_last_error(
+            "mprotect(%#lx, %zu, PROT_READ|PROT_EXEC) failed (%s): a code page stays "
+            "writable",
+            static_cast<unsigned long>(p), static_cast<size_t>(page_size()), strerror(-err));
+      }
     return 0;
   });
   open_ = false;
   pages_.clear();
+  return err;
+}
+
+int report_refused_rwx(uintptr_t start, size_t len, int err) {
+  if (err == EACCES || err == EPERM) {
+    set_last_error(
+        "mprotect(%#lx, %zu, PROT_READ|PROT_WRITE|PROT_EXEC) refused (%s): a W^X "
+        "policy (SELinux deny_execmem, PaX MPROTECT or a seccomp filter) forbids "
+        "writable code, so sled cannot patch",
+        static_cast<unsigned long>(start), len, strerror(err));
+    return -EACCES;
+  }
+  set_last_error("mprotect(%#lx, %zu, PROT_READ|PROT_WRITE|PROT_EXEC) failed: %s",
+                 static_cast<unsigned long>(start), len, strerror(err));
+  return -err;
 }
 
 }  // namespace sled

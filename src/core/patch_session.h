@@ -19,9 +19,12 @@ class PatchSession {
   // protection to come back to.
   void add(uintptr_t addr, size_t len, int prot);
   // Makes every declared page writable (keeping X). 0, or -errno with all
-  // pages already restored.
+  // pages already restored: -EACCES when a W^X policy refused, with
+  // sled_last_error naming it.
   int open();
-  void close();
+  // Restores every page. 0, or -errno (and the last error) when a page
+  // could not be restored; it is retried page by page first.
+  int close();
 
  private:
   struct Page {
@@ -31,5 +34,9 @@ class PatchSession {
   std::vector<Page> pages_;
   bool open_ = false;
 };
+
+// Sets the last error for a refused mprotect(RWX) of [start, start + len)
+// with errno `err`; returns the code to report (-EACCES for a policy).
+int report_refused_rwx(uintptr_t start, size_t len, int err);
 
 }  // namespace sled

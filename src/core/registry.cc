@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "arch/arch.h"
 #include "core/dispatch.h"
@@ -60,6 +61,7 @@ Site *Module::find(uintptr_t entry) {
 
 void Module::ensure_demangled() {
   if (demangled_ready) return;
+  demangled_pool.clear();  // from a build cut short by an allocation failure
   demangled.assign(sites.size(), ~0u);
   char *buf = nullptr;
   size_t len = 0;
@@ -85,6 +87,7 @@ std::string_view Module::demangled_of(size_t i) const {
 void Module::ensure_index() {
   if (index_ready) return;
   ensure_demangled();
+  name_index.clear();  // from a build cut short by an allocation failure
   name_index.reserve(sites.size() * 2);
   for (size_t i = 0; i < sites.size(); i++) {
     auto idx = static_cast<uint32_t>(i);
@@ -149,7 +152,11 @@ void after_fork_child() { init_lock(&g_registry->lock); }
 
 Registry &registry() {
   static Registry *r = [] {
-    g_registry = new Registry();  // never destroyed: atexit order must not matter
+    // Never destroyed: atexit order must not matter. Static storage, not
+    // the heap: the first thing sled does must not be able to fail for
+    // want of memory (there may not even be memory to throw bad_alloc).
+    alignas(Registry) static unsigned char storage[sizeof(Registry)];
+    g_registry = new (storage) Registry();
     init_lock(&g_registry->lock);
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     return g_registry;

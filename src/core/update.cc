@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <iterator>
 
 #include "arch/arch.h"
@@ -30,6 +31,7 @@
 #include "core/lifecycle.h"
 #include "core/list_walker.h"
 #include "core/module_identity.h"
+#include "core/near_stub.h"
 #include "core/patch_session.h"
 
 namespace sled {
@@ -58,12 +60,20 @@ constexpr uint64_t kCompiledLiteral = arch::kCompiledLiteral;
 // Working memory of the update path, kept between calls (under the
 // registry lock): a batch of 100,000 sites would otherwise fault in fresh
 // pages for every vector on every call.
+// The traced set an ops will have once a batch commits: computed before the
+// batch's first write (it allocates), swapped in after it (cannot fail).
+struct StagedTraced {
+  OpsState *ops;
+  std::vector<Site *> traced;
+};
+
 struct Scratch {
   std::vector<Delta> deltas;
   std::vector<SiteChange> changes;
   std::vector<arch::CodeWrite> code_writes;
   std::vector<Module *> modules;
   SiteSet adds, removes;
+  std::vector<StagedTraced> staged;
 };
 Scratch &scratch() {
   static Scratch *s = new Scratch();
@@ -86,6 +96,7 @@ void free_new_lists(std::vector<SiteChange> &changes) {
 }
 
 int no_reach(const Module &m, const Site &s) {
+  if (near_failure() == -EACCES) return -EACCES;  // a W^X policy: the last error names it
   set_last_error("%s (%s): no memory within call reach for a trampoline", m.name_of(s),
                  m.base_name.c_str());
   return -ENOMEM;
@@ -138,7 +149,14 @@ int plan_changes(Registry &r, std::vector<Delta> &deltas, std::vector<SiteChange
       else
         err = -ENOMEM;
     }
-    if (!err) err = choose_call(r, c);
+    if (!err) {
+      try {
+        err = choose_call(r, c);
+      } catch (...) {  // bad_alloc: c is not in *out yet
+        free(c.new_list);
+        throw;
+      }
+    }
     if (site->nr_ops > 1)
       c.old_list = reinterpret_cast<ListOps *>(const_cast<sled_ops *>(site->ops_ref));
     out->push_back(c);
@@ -229,9 +247,9 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_wr
   *literals_written = true;
   for (SiteChange &c : changes)
     if (c.new_ref != c.site->applied_literal) {
-      if (!c.site->applied_literal) note_first_write(*c.module, literal_addr(*c.site));
       // Release pairs with the dispatcher's acquire load: the ops' fields
       // are visible to a thread that reads the literal.
+      if (!c.site->applied_literal) note_first_write(*c.module, literal_addr(*c.site));
       arch::store_literal(literal_addr(*c.site), reinterpret_cast<uintptr_t>(c.new_ref));
       c.site->applied_literal = c.new_ref;
       r.stats.literal_writes++;
@@ -244,7 +262,8 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_wr
     r.killed = true;
     return err;
   }
-  session.close();
+  if (session.close() != 0)
+    r.killed = true;  // a page stayed writable: stop (last error says which)
   if (code)
     for (SiteChange &c : changes) set_applied_call(*c.site, c.new_call);
   r.stats.sites_patched += code_writes.size();
@@ -252,7 +271,9 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_wr
   return 0;
 }
 
-void commit_traced(std::vector<Delta> &deltas) {
+// Allocates every ops' new traced set; nothing changes yet.
+void stage_traced(std::vector<Delta> &deltas, std::vector<StagedTraced> *staged) {
+  staged->clear();
   auto by_ops = [](const Delta &a, const Delta &b) {
     return a.ops != b.ops ? a.ops < b.ops : a.site < b.site;
   };
@@ -265,16 +286,26 @@ void commit_traced(std::vector<Delta> &deltas) {
     removes.clear();
     for (; i < deltas.size() && deltas[i].ops == st; i++)
       (deltas[i].add ? adds : removes).push_back(deltas[i].site);
+    staged->push_back(StagedTraced{st, {}});
+    std::vector<Site *> &next = staged->back().traced;
     if (removes.size() == st->traced.size() && adds.empty())
-      st->traced.clear();  // unregister: everything goes
+      ;  // unregister: everything goes
     else if (removes.empty() && st->traced.empty())
-      st->traced.assign(adds.begin(), adds.end());
+      next.assign(adds.begin(), adds.end());
     else if (removes.empty())
-      st->traced = set_union(st->traced, adds);
+      next = set_union(st->traced, adds);
     else
-      st->traced = set_union(set_difference(st->traced, removes), adds);
-    st->traced_version++;
+      next = set_union(set_difference(st->traced, removes), adds);
   }
+}
+
+// Installs the staged sets. Cannot fail: swaps only.
+void commit_traced(std::vector<StagedTraced> &staged) {
+  for (StagedTraced &s : staged) {
+    s.ops->traced.swap(s.traced);
+    s.ops->traced_version++;
+  }
+  staged.clear();  // frees the old sets
 }
 
 // Runs a planned batch and everything after it. `deltas` may be empty (a
@@ -289,23 +320,54 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
     set_last_error("sled stopped patching after an earlier anomaly; only removals are possible");
     return -ENOTRECOVERABLE;
   }
+  int err = 0;
+  // Everything the commit below needs is allocated before the first write:
+  // past it, nothing may fail for want of memory (core/oom.h).
+  std::vector<StagedTraced> &staged = scratch().staged;
+  bool walker = r.strategy != Strategy::kCallops || force_grace;
+  WalkerUpdate walker_update;
+  std::vector<void *> retired;
+  try {
+    stage_traced(deltas, &staged);
+    if (walker) {
+      auto fresh = [&](const OpsState &st) -> const std::vector<Site *> * {
+        for (StagedTraced &s : staged)
+          if (s.ops == &st) return &s.traced;
+        return nullptr;
+      };
+      err = walker_prepare(r, r.strategy != Strategy::kCallops, fresh, &walker_update, &retired);
+    }
+  } catch (const std::exception &) {
+    err = -ENOMEM;
+  }
+  if (err) {
+    staged.clear();
+    free_new_lists(changes);
+    set_last_error("out of memory");
+    return err;
+  }
   // Check and write pinned: no module of the batch can be unmapped while
   // it runs, and each is still the load sled read (module_identity.h).
-  std::vector<Module *> &mods = scratch().modules;
-  mods.clear();
-  for (const SiteChange &c : changes)
-    if (mods.empty() || mods.back() != c.module) mods.push_back(c.module);
-  std::sort(mods.begin(), mods.end());
-  mods.erase(std::unique(mods.begin(), mods.end()), mods.end());
   bool literals_written = false;
-  int err = with_modules_pinned(mods, [&] {
-    if (int e = verify_old_bytes(changes, !r.killed)) {
-      r.killed = true;
-      r.stats.patch_failures++;
-      return e;
-    }
-    return write_batch(r, changes, &literals_written);
-  });
+  try {
+    std::vector<Module *> &mods = scratch().modules;
+    mods.clear();
+    for (const SiteChange &c : changes)
+      if (mods.empty() || mods.back() != c.module) mods.push_back(c.module);
+    std::sort(mods.begin(), mods.end());
+    mods.erase(std::unique(mods.begin(), mods.end()), mods.end());
+    err = with_modules_pinned(mods, [&] {
+      if (int e = verify_old_bytes(changes, !r.killed)) {
+        r.killed = true;
+        r.stats.patch_failures++;
+        return e;
+      }
+      return write_batch(r, changes, &literals_written);
+    });
+  } catch (const std::exception &) {  // before any write: write_batch allocates first
+    err = -ENOMEM;
+    set_last_error("out of memory");
+  }
   if (err == -ESTALE) {
     set_last_error(
         "a module was unloaded behind sled's lock (dlclose from a callback?) while "
@@ -313,6 +375,7 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
     r.rescan = true;
   }
   if (err) {
+    staged.clear();
     // After a failure past the literal stores (patching is then stopped),
     // a literal may name a new list ops: leak them rather than free them.
     if (!literals_written) free_new_lists(changes);
@@ -325,10 +388,8 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
     c.site->nr_ops = c.new_nr;
   }
   grace |= std::any_of(deltas.begin(), deltas.end(), [](const Delta &d) { return !d.add; });
-  commit_traced(deltas);
-  std::vector<void *> retired;
-  if (r.strategy != Strategy::kCallops || force_grace)
-    walker_publish(r, r.strategy != Strategy::kCallops, &retired);
+  commit_traced(staged);
+  if (walker) walker_commit(r, walker_update, &retired);
   grace |= !retired.empty();
   if (grace) {
     synchronize();
@@ -343,14 +404,82 @@ int apply_deltas(Registry &r, std::vector<Delta> &deltas,
                  const std::vector<const sled_ops *> &released) {
   std::vector<SiteChange> &changes = scratch().changes;
   changes.clear();
-  if (int err = plan_changes(r, deltas, &changes)) return err;
+  try {
+    changes.reserve(deltas.size());  // plan_changes' push_backs then never throw
+    if (int err = plan_changes(r, deltas, &changes)) return err;
+  } catch (const std::exception &) {
+    free_new_lists(changes);
+    set_last_error("out of memory");
+    return -ENOMEM;
+  }
   return apply_changes(r, changes, deltas, released, false);
 }
 
+// Runs `fn`; an allocation failure in it (nothing changed yet) is -ENOMEM.
+template <class Fn>
+int or_enomem(Fn fn) {
+  try {
+    return fn();
+  } catch (const std::exception &) {
+    set_last_error("out of memory");
+    return -ENOMEM;
+  }
+}
+
+// The operations themselves (below); the public wrappers catch their
+// allocation failures, which happen before anything changed.
+int retrace_ops_now(Registry &r, OpsState &st, const SiteSet &target);
+int attach_module_now(Registry &r, Module &m);
+int switch_strategy_now(Registry &r, Strategy to, std::vector<void *> *retired);
+
 }  // namespace
 
+int retrace_ops(Registry &r, OpsState &st, const SiteSet &target) {
+  return or_enomem([&] {
+    int err = retrace_ops_now(r, st, target);
+    // A module went away behind sled's lock (-ESTALE, nothing written):
+    // forget it and aim again. Every caller's target is what the ops
+    // selects now (or nothing once unregistered), recomputed the same way.
+    for (int tries = 0; err == -ESTALE && tries < 3; tries++) {
+      refresh_modules(r, true, false);
+      SiteSet again = st.registered ? traced_sites(all_modules(r), st) : SiteSet{};
+      err = retrace_ops_now(r, st, again);
+    }
+    return err;
+  });
+}
+
+int attach_module(Registry &r, Module &m) {
+  return or_enomem([&] { return attach_module_now(r, m); });
+}
+
+int switch_strategy(Registry &r, Strategy to) {
+  if (r.strategy == to) return 0;
+  if (r.killed) {
+    set_last_error("sled stopped patching after an earlier anomaly");
+    return -ENOTRECOVERABLE;
+  }
+  Strategy from = r.strategy;
+  std::vector<void *> retired;
+  int err = or_enomem([&] { return switch_strategy_now(r, to, &retired); });
+  if (err) {
+    r.strategy = from;
+    std::vector<void *> more;
+    // Best effort: should this fail too, the snapshot published for `to`
+    // lists the same ops and sets, and callops sites never read it.
+    walker_publish(r, from != Strategy::kCallops, &more);
+    synchronize();
+    walker_free(retired);
+    walker_free(more);
+  } else {
+    walker_free(retired);  // apply_changes ran a grace period after publishing
+  }
+  return err;
+}
+
 namespace {
-int retrace_once(Registry &r, OpsState &st, const SiteSet &target) {
+
+int retrace_ops_now(Registry &r, OpsState &st, const SiteSet &target) {
   std::vector<Delta> &deltas = scratch().deltas;
   deltas.clear();
   SiteSet &adds = scratch().adds, &removes = scratch().removes;
@@ -374,22 +503,8 @@ int retrace_once(Registry &r, OpsState &st, const SiteSet &target) {
   if (deltas.empty()) return 0;
   return apply_deltas(r, deltas, released);
 }
-}  // namespace
 
-int retrace_ops(Registry &r, OpsState &st, const SiteSet &target) {
-  int err = retrace_once(r, st, target);
-  // A module went away behind sled's lock (-ESTALE, nothing written):
-  // forget it and aim again. Every caller's target is what the ops selects
-  // now (or nothing once unregistered), so it is recomputed the same way.
-  for (int tries = 0; err == -ESTALE && tries < 3; tries++) {
-    refresh_modules(r, true, false);
-    SiteSet again = st.registered ? traced_sites(all_modules(r), st) : SiteSet{};
-    err = retrace_once(r, st, again);
-  }
-  return err;
-}
-
-int attach_module(Registry &r, Module &m) {
+int attach_module_now(Registry &r, Module &m) {
   std::vector<Delta> &deltas = scratch().deltas;
   deltas.clear();
   Module *mods[] = {&m};
@@ -401,23 +516,7 @@ int attach_module(Registry &r, Module &m) {
   return apply_deltas(r, deltas, {});
 }
 
-void detach_module(Registry &r, Module &m) {
-  const Site *lo = m.sites.data(), *hi = m.sites.data() + m.sites.size();
-  for (auto &st : r.ops) {
-    size_t before = st->traced.size();
-    std::erase_if(st->traced, [&](const Site *s) { return s >= lo && s < hi; });
-    if (st->traced.size() != before) st->traced_version++;
-  }
-  std::vector<void *> retired;
-  if (r.strategy != Strategy::kCallops) walker_publish(r, true, &retired);
-  bool lists =
-      std::any_of(m.sites.begin(), m.sites.end(), [](const Site &s) { return s.nr_ops > 1; });
-  if (!lists && retired.empty()) return;
-  synchronize();  // a thread may still be leaving a list ops of this module
-  for (Site &s : m.sites)
-    if (s.nr_ops > 1) free(const_cast<sled_ops *>(s.ops_ref));
-  walker_free(retired);
-}
+}  // namespace
 
 int retire_module(Registry &r, Module &m) {
   std::vector<Delta> &deltas = scratch().deltas;
@@ -435,43 +534,50 @@ int retire_module(Registry &r, Module &m) {
   return 0;
 }
 
-int switch_strategy(Registry &r, Strategy to) {
-  if (r.strategy == to) return 0;
-  if (r.killed) {
-    set_last_error("sled stopped patching after an earlier anomaly");
-    return -ENOTRECOVERABLE;
+void detach_module(Registry &r, Module &m) {
+  const Site *lo = m.sites.data(), *hi = m.sites.data() + m.sites.size();
+  for (auto &st : r.ops) {
+    size_t before = st->traced.size();
+    std::erase_if(st->traced, [&](const Site *s) { return s >= lo && s < hi; });
+    if (st->traced.size() != before) st->traced_version++;
   }
+  std::vector<void *> retired;
+  // Out of memory, the walker keeps sets naming the module's addresses for
+  // now: matched only if another module comes to hold the same address.
+  if (r.strategy != Strategy::kCallops) walker_publish(r, true, &retired);
+  bool lists =
+      std::any_of(m.sites.begin(), m.sites.end(), [](const Site &s) { return s.nr_ops > 1; });
+  if (!lists && retired.empty()) return;
+  synchronize();  // a thread may still be leaving a list ops of this module
+  for (Site &s : m.sites)
+    if (s.nr_ops > 1) free(const_cast<sled_ops *>(s.ops_ref));
+  walker_free(retired);
+}
+
+namespace {
+// Sets r.strategy to `to` and moves the sites; the caller puts `from` back
+// on failure. `retired`: the old walker data (free after a grace period).
+int switch_strategy_now(Registry &r, Strategy to, std::vector<void *> *retired) {
   Strategy from = r.strategy;
   r.strategy = to;
   // The walker must know every ops before any site calls the list trampoline.
-  std::vector<void *> retired;
-  if (to != Strategy::kCallops) walker_publish(r, true, &retired);
+  if (to != Strategy::kCallops)
+    if (int err = walker_publish(r, true, retired)) return err;
   std::vector<SiteChange> &changes = scratch().changes;
   changes.clear();
-  int err = 0;
   for (auto &m : r.modules)
     for (Site &s : m->sites) {
       if (s.nr_ops == 0) continue;
       SiteChange c{&s, m.get(), s.applied_literal, s.nr_ops, kCallNone, 0, nullptr, nullptr};
-      if ((err = choose_call(r, c))) break;
+      if (int err = choose_call(r, c)) return err;
       if (code_changes(c)) changes.push_back(c);
     }
   std::vector<Delta> none;
   std::vector<const sled_ops *> released;
   if (from == Strategy::kDyntramp)
     for (auto &st : r.ops) released.push_back(st->ops);
-  if (!err) err = apply_changes(r, changes, none, released, true);
-  if (err) {
-    r.strategy = from;
-    std::vector<void *> more;
-    walker_publish(r, from != Strategy::kCallops, &more);
-    synchronize();
-    walker_free(retired);
-    walker_free(more);
-  } else {
-    walker_free(retired);  // apply_changes ran a grace period after publishing
-  }
-  return err;
+  return apply_changes(r, changes, none, released, true);
 }
+}  // namespace
 
 }  // namespace sled
