@@ -64,6 +64,11 @@ struct sled_ops {
   void *internal_[6];
 };
 
+/* At most this many ops may trace one function (the list of ops is walked
+ * on every call of it): a register or filter change that would go past it
+ * fails with -E2BIG and changes nothing. */
+#define SLED_MAX_OPS_PER_SITE 1024
+
 /* Starts tracing every site the ops' filter selects (all sites when the
  * filter is empty). The filter and notrace sets may be set before or after.
  * -EEXIST if already registered, -EINVAL for a NULL ops or func. */
@@ -95,6 +100,8 @@ SLED_API int sled_set_strategy(const char *name);
 SLED_API const char *sled_get_strategy(void);
 
 /* Register accessors, valid inside a callback only. */
+/* sled_regs_arg(regs, n) returns 0 for n >= SLED_REGS_MAX_ARGS. */
+#define SLED_REGS_MAX_ARGS 64
 /* Integer argument n, 0-based. Past the argument registers (6 on x86-64,
  * 8 on aarch64) it is read from the stack, which is right when all earlier
  * arguments are integers. */
