@@ -12,6 +12,7 @@
 #include "arch/arch.h"
 #include "core/error.h"
 #include "core/grace.h"
+#include "core/module_index.h"
 #include "core/module_scan.h"
 #include "core/thread_state.h"
 #include "core/update.h"
@@ -73,14 +74,20 @@ void refresh_modules(Registry &r, bool force, bool just_loaded) {
     return std::any_of(objs.begin(), objs.end(),
                        [&](const LoadedObject &o) { return o.phdr_key == key && o.bias == bias; });
   };
+  // Freed after a grace period: a callback may be reading them
+  // (sled_site_lookup's lock-free path, module_index.h).
+  std::vector<std::unique_ptr<Module>> gone;
   for (size_t i = 0; i < r.modules.size();) {
     if (present(r.modules[i]->phdr_key, r.modules[i]->bias)) {
       i++;
       continue;
     }
     detach_module(r, *r.modules[i]);
+    module_index_remove(r.modules[i].get());
+    gone.push_back(std::move(r.modules[i]));
     r.modules.erase(r.modules.begin() + static_cast<long>(i));
   }
+  if (!gone.empty()) synchronize();
   std::erase_if(g_siteless, [&](const void *key) {
     return std::none_of(objs.begin(), objs.end(),
                         [&](const LoadedObject &o) { return o.phdr_key == key; });
@@ -95,6 +102,7 @@ void refresh_modules(Registry &r, bool force, bool just_loaded) {
       continue;
     }
     r.modules.push_back(std::move(m));
+    module_index_add(r.modules.back().get());
     if (int err = attach_module(r, *r.modules.back()))
       set_last_error("new module %s: its sites could not be enabled (%d)",
                      r.modules.back()->base_name.c_str(), err);

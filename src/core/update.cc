@@ -43,12 +43,15 @@ struct SiteChange {
   const sled_ops *new_ref;  // what the literal will name
   uint16_t new_nr;
   CallKind new_call;
-  uintptr_t new_target;  // where the call goes (kCallNone: unused)
-  ListOps *old_list;     // to free after the grace period
-  ListOps *new_list;     // to free if the batch fails
+  uintptr_t new_target;                   // where the call goes (kCallNone: unused)
+  ListOps *old_list;                      // to free after the grace period
+  ListOps *new_list;                      // to free if the batch fails
+  const sled_ops *old_literal = nullptr;  // what write_batch replaced (to restore)
 };
 
 constexpr uint64_t kCompiledLiteral = arch::kCompiledLiteral;
+// Site::nr_ops is 16 bits (a Site stays 32 bytes): the limit must fit it.
+static_assert(SLED_MAX_OPS_PER_SITE <= UINT16_MAX);
 
 // Working memory of the update path, kept between calls (under the
 // registry lock): a batch of 100,000 sites would otherwise fault in fresh
@@ -117,7 +120,12 @@ int plan_changes(Registry &r, std::vector<Delta> &deltas, std::vector<SiteChange
       return o->flags & SLED_OPS_FL_IPMODIFY;
     });
     int err = 0;
-    if (ipmodify > 1) {
+    if (members.size() > SLED_MAX_OPS_PER_SITE) {
+      set_last_error("%s (%s) already has %d ops (SLED_MAX_OPS_PER_SITE)", module->name_of(*site),
+                     module->base_name.c_str(), SLED_MAX_OPS_PER_SITE);
+      err = -E2BIG;
+    }
+    if (!err && ipmodify > 1) {
       set_last_error("%s: another SLED_OPS_FL_IPMODIFY ops already traces it",
                      module->name_of(*site));
       err = -EBUSY;
@@ -191,9 +199,26 @@ int verify_old_bytes(const std::vector<SiteChange> &changes, bool code_too) {
   return 0;
 }
 
-// `literals_written` tells the caller whether new list ops may already be
-// named by a literal (then they must never be freed).
-int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_written) {
+// Puts back every literal a failed batch wrote, then waits a grace period:
+// afterwards no site names an ops of the batch and no thread runs one, so
+// the caller may forget (and its client free) them. The calls the batch may
+// have moved still point at a trampoline, which reads the restored literal.
+void restore_literals(Registry &r, std::vector<SiteChange> &changes) {
+  publish_literals();
+  for (SiteChange &c : changes)
+    if (c.new_ref != c.old_literal && c.site->applied_literal == c.new_ref) {
+      uintptr_t old = c.old_literal ? reinterpret_cast<uintptr_t>(c.old_literal) : kCompiledLiteral;
+      arch::store_literal(literal_addr(*c.site), old);
+      std::atomic_ref<const sled_ops *>(c.site->applied_literal)
+          .store(c.old_literal, std::memory_order_relaxed);  // see module.h
+      r.stats.literal_writes++;
+    }
+  synchronize();
+}
+
+// On failure every literal is back as it was and no thread runs an ops of
+// the batch (restore_literals): the caller may free the new list ops.
+int write_batch(Registry &r, std::vector<SiteChange> &changes) {
   bool code = !r.killed;
   PatchSession session;
   std::vector<arch::CodeWrite> &code_writes = scratch().code_writes;
@@ -220,18 +245,22 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_wr
   // Before the literal stores: a thread that sees a new literal sees this
   // publication too (TSan's happens-before; see dispatch.h).
   publish_literals();
-  *literals_written = true;
+  for (SiteChange &c : changes) c.old_literal = c.site->applied_literal;
   for (SiteChange &c : changes)
     if (c.new_ref != c.site->applied_literal) {
       // Release pairs with the dispatcher's acquire load: the ops' fields
       // are visible to a thread that reads the literal.
       arch::store_literal(literal_addr(*c.site), reinterpret_cast<uintptr_t>(c.new_ref));
-      c.site->applied_literal = c.new_ref;
+      std::atomic_ref<const sled_ops *>(c.site->applied_literal)
+          .store(c.new_ref, std::memory_order_relaxed);  // see module.h
       r.stats.literal_writes++;
     }
   if (int err = arch::poke_live(code_writes)) {
-    set_last_error("membarrier(SYNC_CORE) failed (%d); sled stopped patching", err);
+    // Which calls went in is unknown: stop patching code for good. The
+    // literals go back, so the ops of this batch are unreachable.
     r.killed = true;
+    restore_literals(r, changes);
+    set_last_error("membarrier(SYNC_CORE) failed (%s); sled stopped patching", sled_strerror(err));
     return err;
   }
   session.close();
@@ -284,19 +313,16 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
     r.killed = true;
     r.stats.patch_failures++;
   }
-  bool literals_written = false;
-  if (!err) err = write_batch(r, changes, &literals_written);
+  if (!err) err = write_batch(r, changes);
   if (err) {
-    // After a failure past the literal stores (patching is then stopped),
-    // a literal may name a new list ops: leak them rather than free them.
-    if (!literals_written) free_new_lists(changes);
+    free_new_lists(changes);  // no literal names them (write_batch)
     return err;
   }
   bool grace = force_grace || !released.empty();
   for (SiteChange &c : changes) {
     grace |= c.new_nr < c.site->nr_ops || c.old_list != nullptr;
     c.site->ops_ref = c.new_ref == &g_nop_ops ? nullptr : c.new_ref;
-    c.site->nr_ops = c.new_nr;
+    std::atomic_ref<uint16_t>(c.site->nr_ops).store(c.new_nr, std::memory_order_relaxed);
   }
   grace |= std::any_of(deltas.begin(), deltas.end(), [](const Delta &d) { return !d.add; });
   commit_traced(deltas);
@@ -385,7 +411,8 @@ int switch_strategy(Registry &r, Strategy to) {
     return -ENOTRECOVERABLE;
   }
   Strategy from = r.strategy;
-  r.strategy = to;
+  // Atomic: sled_get_strategy reads it without the lock.
+  std::atomic_ref<Strategy>(r.strategy).store(to, std::memory_order_relaxed);
   // The walker must know every ops before any site calls the list trampoline.
   std::vector<void *> retired;
   if (to != Strategy::kCallops) walker_publish(r, true, &retired);
@@ -405,7 +432,7 @@ int switch_strategy(Registry &r, Strategy to) {
     for (auto &st : r.ops) released.push_back(st->ops);
   if (!err) err = apply_changes(r, changes, none, released, true);
   if (err) {
-    r.strategy = from;
+    std::atomic_ref<Strategy>(r.strategy).store(from, std::memory_order_relaxed);
     std::vector<void *> more;
     walker_publish(r, from != Strategy::kCallops, &more);
     synchronize();
