@@ -2,19 +2,15 @@
 // Each test reproduces one way a callback or an API call used to hurt the
 // host: a deadlock against another thread's grace period (a query or fork
 // from a callback), a hang after a non-local exit from a callback, a
-// use-after-free after a failed register, a dead ops' filter inherited by a
+// use-after-free after a failed register (api_sandbox_test.cc), a dead ops' filter inherited by a
 // new one, a silent wrap of the ops count, an unbounded sled_regs_arg, and a
 // walk invalidated by dlopen/dlclose. A hang becomes a quick failure through
 // alarm() (the default SIGALRM action ends the process), never a ctest
 // timeout.
 #include <dlfcn.h>
 #include <gtest/gtest.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <sched.h>
 #include <sled/sled.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -278,75 +274,6 @@ TEST(Fork, FromACallbackWhileAnotherThreadUnregisters) {
   EXPECT_TRUE(WIFEXITED(status)) << "child status " << status;
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_EQ(sled_unregister_ops(&a), 0);
-}
-
-// ---- item 17: a register that fails (membarrier denied by seccomp) ----------
-std::atomic<bool> g_s_failed{false};
-std::atomic<int> g_s_bad{0};
-
-void SandboxCallback(uintptr_t, uintptr_t, sled_ops *ops, sled_regs *) {
-  // Reads the ops (freed after the failed register: ASan reports it).
-  if (*static_cast<volatile int *>(ops->private_data) != 0x5eed) g_s_bad++;
-  if (g_s_failed.load()) g_s_bad++;
-}
-
-int DenyMembarrier() {
-  struct sock_filter filter[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_membarrier, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  struct sock_fprog prog = {static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -errno;
-  if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) return -errno;
-  return 0;
-}
-
-int SandboxChild() {
-  alarm(kWatchdog);
-  sled_ops a = MakeOps(Nop);
-  if (sled_set_filter(&a, "ra_f0", 1) != 0 || sled_register_ops(&a) != 0) return 10;
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> workers;
-  for (int i = 0; i < 2; i++)
-    workers.emplace_back([&] {
-      while (!stop.load()) {
-        ra_f0(1);
-        ra_f1(1);
-      }
-    });
-  if (DenyMembarrier() != 0) return 11;
-  auto *b = static_cast<sled_ops *>(calloc(1, sizeof(sled_ops)));
-  auto *data = static_cast<int *>(malloc(sizeof(int)));
-  *data = 0x5eed;
-  b->func = SandboxCallback;
-  b->private_data = data;
-  // ra_f0 is already traced (only its literal changes); ra_f1 needs its
-  // call written, which needs membarrier(SYNC_CORE): the batch fails.
-  int code = 0;
-  if (sled_set_filter(b, "ra_f0 ra_f1", 1) != 0) code |= 1;
-  int rc = sled_register_ops(b);
-  if (rc >= 0) code |= 2;
-  g_s_failed = true;
-  *data = 0;  // a callback that still runs for b now counts as bad
-  free(data);
-  free(b);
-  Pause(100);
-  stop = true;
-  for (auto &t : workers) t.join();
-  if (g_s_bad.load() != 0) code |= 4;
-  return code;
-}
-
-TEST(FailedRegister, MembarrierDeniedLeavesNoOpsReachable) {
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) _exit(SandboxChild());
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status)) << "child died, status " << status;
-  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 // ---- item 18: a new ops at the address of a dead one ------------------------
