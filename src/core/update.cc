@@ -9,7 +9,10 @@
 //      then the replaced list ops, walker data and generated trampolines
 //      are freed (trampolines go back to their pool).
 // A mismatch of any old byte refuses the whole batch before any write and
-// stops all further patching (the kill switch).
+// stops all further patching (the kill switch). A failure after step 1
+// (poke_live: membarrier denied by a sandbox) puts every literal back and
+// waits a grace period before returning, so no site names, and no thread
+// runs, an ops the caller is told was not registered (it may free it).
 #include "core/update.h"
 
 #include <sys/mman.h>
