@@ -172,32 +172,6 @@ TEST(NonLocalExit, LongjmpOutOfACallbackThenCallAgain) {
   EXPECT_EQ(sled_unregister_ops(&a), 0);
 }
 
-TEST(NonLocalExit, LongjmpThenIdleDoesNotHangUnregister) {
-  Watchdog dog(kWatchdog);
-  sled_ops a = MakeOps(JumpCallback);
-  ASSERT_EQ(sled_set_filter(&a, "ra_f3", 1), 0);
-  ASSERT_EQ(sled_register_ops(&a), 0);
-  int pipefd[2];
-  ASSERT_EQ(pipe(pipefd), 0);
-  std::atomic<bool> jumped{false};
-  std::thread worker([&] {
-    g_jump_armed = true;
-    if (sigsetjmp(g_jump, 1) == 0) ra_f3(1);
-    jumped = true;
-    char c;
-    // Blocks without another traced call until the test is done.
-    while (read(pipefd[0], &c, 1) < 0 && errno == EINTR) {
-    }
-  });
-  Spin(jumped);
-  Pause(20);
-  EXPECT_EQ(sled_unregister_ops(&a), 0);
-  ASSERT_EQ(write(pipefd[1], "x", 1), 1);
-  worker.join();
-  close(pipefd[0]);
-  close(pipefd[1]);
-}
-
 TEST(NonLocalExit, ExceptionThroughTheTrampoline) {
   Watchdog dog(kWatchdog);
   sled_ops a = MakeOps(JumpCallback);
