@@ -47,10 +47,11 @@ typedef struct sled_regs sled_regs; /* opaque: use the accessors below */
  * call, or when a grace period finds the frame gone (overwritten, or the
  * thread blocked above it); no sled call waits for it forever. A thread
  * that jumps out and then runs for long without a system call or a traced
- * call delays sled_unregister_ops until it does. Switching fibers or
- * coroutines (swapcontext, boost.context) inside a callback and resuming
- * the callback on another thread is not supported: sled's per-thread
- * nesting state would follow the wrong thread.
+ * call delays sled_unregister_ops until it does (under qemu-user, until its
+ * next traced or sled call). Switching to another fiber or coroutine stack
+ * (swapcontext, boost.context) from inside a callback is not supported, on
+ * the same thread or another: sled's per-thread state records where the
+ * callback's frame is and which thread runs it, and would be wrong.
  *
  * fork() from a callback works; if another thread was in the middle of a
  * change (holding sled's lock), the child refuses every sled call with

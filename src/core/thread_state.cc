@@ -92,6 +92,9 @@ void after_fork_in_child() {
   }
 }
 
+// Farther apart than this, two addresses are not on one thread stack.
+constexpr uintptr_t kMaxStackSpan = uintptr_t{256} << 20;
+
 bool on_alternate_signal_stack() {
   stack_t ss;
   return sigaltstack(nullptr, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) != 0;
@@ -169,6 +172,9 @@ bool leave_if_abandoned(ThreadRecord *t, uintptr_t sp) {
     // The frame is popped, unless a signal handler runs on an alternate
     // stack (which may sit anywhere) while the section lives below.
     gone = !on_alternate_signal_stack();
+  else if (frame - sp > kMaxStackSpan)
+    // Not one stack (a fiber's, say): the frame may not even be mapped.
+    gone = false;
   else
     // Live frames lie between sp and the recorded one: it is intact unless
     // the section was left and the stack reused since.
