@@ -99,16 +99,19 @@ struct sled_ops {
 
 /* Starts tracing every site the ops' filter selects (all sites when the
  * filter is empty). The filter and notrace sets may be set before or after.
- * -EEXIST if already registered, -EINVAL for a NULL ops or func. */
+ * -EEXIST if already registered, -EINVAL for a NULL ops or func. A failed
+ * register leaves no site naming the ops and no thread running its
+ * callback: the caller may free it at once. If the kernel starts refusing
+ * membarrier (a seccomp sandbox entered after start-up) it fails with that
+ * error (-EPERM) and sled stops patching: only removals work from then on. */
 SLED_API int sled_register_ops(sled_ops *ops);
 
 /* Stops tracing and returns only after a grace period: no thread is running
  * or will run the ops' callback, so the caller may free the ops at once.
  * sled forgets the ops' filter and notrace sets (the memory may be reused
  * for another ops). -ENOENT if the ops is not registered (its filter and
- * notrace sets, if any, are forgotten too). -EDEADLK from a callback. A
- * failed register or unregister leaves no site naming the ops it failed
- * for, and no thread running its callback: the caller may free it. */
+ * notrace sets, if any, are forgotten too). -EDEADLK from a callback. On
+ * any other failure the ops stays registered: do not free it. */
 SLED_API int sled_unregister_ops(sled_ops *ops);
 
 /* Patterns are ftrace-style globs separated by spaces or commas:
