@@ -37,7 +37,32 @@ typedef struct sled_regs sled_regs; /* opaque: use the accessors below */
  *   ip        the function's entry address (the value of its symbol)
  *   parent_ip the address the function will return to
  *   ops       the registered ops (use ops->private_data for state)
- *   regs      the function's argument registers; valid during the call only */
+ *   regs      the function's argument registers; valid during the call only
+ *
+ * What a callback may call: the sled_regs_* accessors, sled_site_lookup
+ * (lock-free: name, module and state of any site; `bytes` is left zero),
+ * sled_site_count (the modules known so far), sled_get_strategy,
+ * sled_strerror and sled_last_error. Every other sled call returns -EDEADLK
+ * without waiting (sled_get_stats zeroes *out): a thread changing tracing
+ * may hold sled's lock while it waits for this callback to end.
+ *
+ * Leaving a callback by longjmp, siglongjmp or a C++ exception is
+ * supported: the traced function's body is skipped (as the jump says), and
+ * sled notices the abandoned frame at the thread's next traced call or sled
+ * call, or when a grace period finds the frame gone (overwritten, or the
+ * thread blocked above it); no sled call waits for it forever. A thread
+ * that jumps out and then runs for long without a system call or a traced
+ * call delays sled_unregister_ops until it does (under qemu-user, until its
+ * next traced or sled call). Switching to another fiber or coroutine stack
+ * (swapcontext, boost.context) from inside a callback is not supported, on
+ * the same thread or another: sled's per-thread state records where the
+ * callback's frame is and which thread runs it, and would be wrong.
+ *
+ * fork() from a callback works; if another thread was in the middle of a
+ * change (holding sled's lock), the child refuses every sled call with
+ * -ENOTRECOVERABLE and keeps the callbacks already in place. fork() from
+ * outside a callback waits for a change in progress, which may itself be
+ * waiting for a long callback on another thread to end. */
 typedef void (*sled_func_t)(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops, sled_regs *regs);
 
 /* The callback guards itself against recursion. The guard is per thread,
@@ -59,7 +84,10 @@ typedef void (*sled_func_t)(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops, sl
 #endif
 
 /* Zero-initialise, set func (and optionally private_data and flags), then
- * register. The storage must stay valid until sled_unregister_ops returns. */
+ * register. The storage must stay valid until sled_unregister_ops returns.
+ * sled keeps a cookie in the private area: a zero-initialised ops at the
+ * address of one that was never registered (only given a filter) is a new
+ * ops, with empty filter and notrace sets. */
 struct sled_ops {
   sled_func_t func;
   void *private_data;
@@ -69,16 +97,26 @@ struct sled_ops {
   void *internal_[6];
 };
 
+/* At most this many ops may trace one function (the list of ops is walked
+ * on every call of it): a register or filter change that would go past it
+ * fails with -E2BIG and changes nothing. */
+#define SLED_MAX_OPS_PER_SITE 1024
+
 /* Starts tracing every site the ops' filter selects (all sites when the
  * filter is empty). The filter and notrace sets may be set before or after.
- * -EEXIST if already registered, -EINVAL for a NULL ops or func. */
+ * -EEXIST if already registered, -EINVAL for a NULL ops or func. A failed
+ * register leaves no site naming the ops and no thread running its
+ * callback: the caller may free it at once. If the kernel starts refusing
+ * membarrier (a seccomp sandbox entered after start-up) it fails with that
+ * error (-EPERM) and sled stops patching: only removals work from then on. */
 SLED_API int sled_register_ops(sled_ops *ops);
 
 /* Stops tracing and returns only after a grace period: no thread is running
  * or will run the ops' callback, so the caller may free the ops at once.
  * sled forgets the ops' filter and notrace sets (the memory may be reused
- * for another ops). -ENOENT if the ops is not registered. Must not be called
- * from a callback (-EDEADLK); neither may any other sled call. */
+ * for another ops). -ENOENT if the ops is not registered (its filter and
+ * notrace sets, if any, are forgotten too). -EDEADLK from a callback. On
+ * any other failure the ops stays registered: do not free it. */
 SLED_API int sled_unregister_ops(sled_ops *ops);
 
 /* Patterns are ftrace-style globs separated by spaces or commas:
@@ -95,14 +133,17 @@ SLED_API int sled_unregister_ops(sled_ops *ops);
 SLED_API int sled_set_filter(sled_ops *ops, const char *patterns, int reset);
 SLED_API int sled_set_notrace(sled_ops *ops, const char *patterns, int reset);
 
-/* "callops" (default) | "list" | "dyntramp". */
+/* "callops" (default) | "list" | "dyntramp". sled_get_strategy works from
+ * a callback; sled_set_strategy returns -EDEADLK there. */
 SLED_API int sled_set_strategy(const char *name);
 SLED_API const char *sled_get_strategy(void);
 
 /* Register accessors, valid inside a callback only. */
+#define SLED_REGS_MAX_ARGS 64
 /* Integer argument n, 0-based. Past the argument registers (6 on x86-64,
  * 8 on aarch64) it is read from the stack, which is right when all earlier
- * arguments are integers. */
+ * arguments are integers and the function has that many arguments (beyond
+ * them the words are the caller's frame). 0 for n >= SLED_REGS_MAX_ARGS. */
 SLED_API uintptr_t sled_regs_arg(const sled_regs *regs, unsigned n);
 SLED_API uintptr_t sled_regs_return_address(const sled_regs *regs); /* = parent_ip */
 SLED_API uintptr_t sled_regs_stack_pointer(const sled_regs *regs);  /* sp at the function's entry */
@@ -112,7 +153,8 @@ SLED_API uintptr_t sled_regs_ip(const sled_regs *regs);             /* the funct
  * traced function's body. */
 SLED_API int sled_regs_set_ip(sled_regs *regs, uintptr_t new_ip);
 
-/* Number of patchable sites found in all loaded modules (refused ones too). */
+/* Number of patchable sites found in all loaded modules (refused ones too).
+ * From a callback: those of the modules sled has seen so far. */
 SLED_API size_t sled_site_count(void);
 
 /* Why a site cannot be traced. */
@@ -150,10 +192,16 @@ typedef struct sled_site_info {
 
 /* name and module stay valid while the module is loaded.
  * Calls fn for every site, under sled's lock (fn must not call sled). Stops
- * and returns fn's value when it is non-zero; returns 0 otherwise. */
+ * and returns fn's value when it is non-zero; returns 0 otherwise. If fn
+ * loads or unloads a library (dlopen, dlclose), the walk stops after that
+ * call of fn with -EAGAIN (the module list changed under it). -EDEADLK from
+ * a callback. */
 SLED_API int sled_for_each_site(int (*fn)(const sled_site_info *info, void *arg), void *arg);
 
-/* The site whose function starts at ip: 0, or -ENOENT. */
+/* The site whose function starts at ip: 0, or -ENOENT. Works from a
+ * callback without sled's lock (the natural way for a callback to name its
+ * function); there `bytes` is left zero and modules loaded since sled last
+ * looked are not found yet. */
 SLED_API int sled_site_lookup(uintptr_t ip, sled_site_info *out);
 
 typedef struct sled_stats {
@@ -171,6 +219,7 @@ typedef struct sled_stats {
   int killed; /* patching stopped after an anomaly */
 } sled_stats;
 
+/* -EDEADLK from a callback (*out zeroed). */
 SLED_API int sled_get_stats(sled_stats *out);
 
 /* Text of a code; sled_last_error() gives the detail of the calling

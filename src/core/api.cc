@@ -1,5 +1,6 @@
 // The public C API: argument checks, locking, and the calls into the
 // registry, matcher and update plan. Never throws, never aborts.
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -11,6 +12,7 @@
 #include "core/lifecycle.h"
 #include "core/list_walker.h"
 #include "core/matcher.h"
+#include "core/module_index.h"
 #include "core/oom.h"
 #include "core/registry.h"
 #include "core/thread_state.h"
@@ -42,21 +44,36 @@ const char *refusal_text(int refusal) {
   }
 }
 
-void fill_info(const Module &m, const Site &s, sled_site_info *out) {
+// `with_bytes`: also copy the site's bytes (under the lock only: from a
+// callback, the module's text may be going away with a dlclose).
+void fill_info(const Module &m, const Site &s, sled_site_info *out, bool with_bytes = true) {
   std::memset(out, 0, sizeof *out);
+  // Fields a writer may change meanwhile when called from a callback:
+  // relaxed atomic loads, paired with update.cc's stores (module.h).
+  auto nr_ops = std::atomic_ref<const uint16_t>(s.nr_ops).load(std::memory_order_relaxed);
+  auto flags = std::atomic_ref<const uint8_t>(s.flags).load(std::memory_order_relaxed);
   out->ip = s.entry;
   out->name = m.name_of(s);
   out->module = m.base_name.c_str();
   out->refusal = s.refusal;
-  out->nr_ops = s.nr_ops;
-  out->enabled = applied_call(s) != kCallNone;
-  out->literal = s.applied_literal;
-  out->dispatch = !out->enabled || s.nr_ops == 0 ? SLED_DISPATCH_NONE
-                  : s.nr_ops == 1                ? SLED_DISPATCH_DIRECT
-                                                 : SLED_DISPATCH_LIST;
-  if (s.refusal != SLED_SITE_OUT_OF_SEGMENT)
+  out->nr_ops = nr_ops;
+  out->enabled = ((flags & kSiteCallMask) >> kSiteCallShift) != kCallNone;
+  out->literal =
+      std::atomic_ref<const sled_ops *const>(s.applied_literal).load(std::memory_order_relaxed);
+  out->dispatch = !out->enabled || nr_ops == 0 ? SLED_DISPATCH_NONE
+                  : nr_ops == 1                ? SLED_DISPATCH_DIRECT
+                                               : SLED_DISPATCH_LIST;
+  if (with_bytes && s.refusal != SLED_SITE_OUT_OF_SEGMENT)
     std::memcpy(out->bytes, reinterpret_cast<const void *>(s.entry - arch::kLiteralSize),
                 sizeof out->bytes);
+}
+
+// Calls that change state or hand out sled's tables refuse from a callback
+// without touching the lock: a writer may hold it while its grace period
+// waits for this very callback.
+int refuse_in_callback(const char *what) {
+  set_last_error("%s called from inside a sled callback", what);
+  return -EDEADLK;
 }
 
 // Common prologue of calls that may change state: not from a callback,
@@ -234,6 +251,7 @@ int sled_set_strategy(const char *name) try {
     set_last_error("unknown strategy '%s' (callops, list, dyntramp)", name ? name : "(null)");
     return -EINVAL;
   }
+  if (in_sled_callback()) return refuse_in_callback("sled_set_strategy");
   Registry &r = registry();
   RegistryLock lock;
   if (int err = enter(r)) return err;
@@ -242,12 +260,15 @@ int sled_set_strategy(const char *name) try {
 SLED_CATCH_OOM(-ENOMEM)
 
 const char *sled_get_strategy(void) {
+  // No lock (callbacks may ask): a relaxed atomic load of a value whose
+  // writers (switch_strategy, start-up) store it atomically.
   Registry &r = registry();
-  RegistryLock lock;
-  return strategy_name(r.strategy);
+  return strategy_name(std::atomic_ref<Strategy>(r.strategy).load(std::memory_order_relaxed));
 }
 
-uintptr_t sled_regs_arg(const sled_regs *regs, unsigned n) { return regs ? regs->arg(n) : 0; }
+uintptr_t sled_regs_arg(const sled_regs *regs, unsigned n) {
+  return regs && n < SLED_REGS_MAX_ARGS ? regs->arg(n) : 0;
+}
 uintptr_t sled_regs_return_address(const sled_regs *regs) { return regs ? regs->parent_ip() : 0; }
 uintptr_t sled_regs_stack_pointer(const sled_regs *regs) { return regs ? regs->sp() : 0; }
 uintptr_t sled_regs_ip(const sled_regs *regs) { return regs ? regs->ip() : 0; }
@@ -260,6 +281,8 @@ int sled_regs_set_ip(sled_regs *regs, uintptr_t new_ip) {
 }
 
 size_t sled_site_count(void) try {
+  // From a callback: the lock-free table, without looking for new modules.
+  if (in_sled_callback()) return module_index_site_count();
   Registry &r = registry();
   RegistryLock lock;
   if (enter(r)) return 0;
@@ -271,21 +294,42 @@ SLED_CATCH_OOM(size_t{0})
 
 int sled_for_each_site(int (*fn)(const sled_site_info *, void *), void *arg) try {
   if (!fn) return -EINVAL;
+  if (in_sled_callback()) return refuse_in_callback("sled_for_each_site");
   Registry &r = registry();
   RegistryLock lock;
   if (int err = enter(r)) return err;
   sled_site_info info;
-  for (auto &m : r.modules)
-    for (Site &s : m->sites) {
-      fill_info(*m, s, &info);
+  // fn may load or unload a library (the lock is recursive): the module
+  // list, and the module being walked, may then be gone. Stop at once.
+  const unsigned long long adds = r.dl_adds, subs = r.dl_subs;
+  for (size_t i = 0; i < r.modules.size(); i++) {
+    const Module &m = *r.modules[i];
+    for (size_t j = 0; j < m.sites.size(); j++) {
+      fill_info(m, m.sites[j], &info);
       if (int rc = fn(&info, arg)) return rc;
+      if (r.dl_adds != adds || r.dl_subs != subs) {
+        set_last_error("a library was loaded or unloaded during sled_for_each_site");
+        return -EAGAIN;
+      }
     }
+  }
   return 0;
 }
 SLED_CATCH_OOM(-ENOMEM)
 
 int sled_site_lookup(uintptr_t ip, sled_site_info *out) try {
   if (!out) return -EINVAL;
+  if (in_sled_callback()) {
+    // Lock-free: the module table, read inside this callback's section.
+    const Module *m = nullptr;
+    const Site *s = module_index_find(ip, &m);
+    if (!s) {
+      set_last_error("no site at %#lx", static_cast<unsigned long>(ip));
+      return -ENOENT;
+    }
+    fill_info(*m, *s, out, false);
+    return 0;
+  }
   Registry &r = registry();
   RegistryLock lock;
   if (int err = enter(r)) return err;
@@ -302,6 +346,10 @@ SLED_CATCH_OOM(-ENOMEM)
 
 int sled_get_stats(sled_stats *out) try {
   if (!out) return -EINVAL;
+  if (in_sled_callback()) {
+    std::memset(out, 0, sizeof *out);
+    return refuse_in_callback("sled_get_stats");
+  }
   Registry &r = registry();
   RegistryLock lock;
   int err = enter(r);

@@ -16,6 +16,14 @@
 // the writer may free it. Under TSan (which cannot see membarrier) the
 // accesses are seq_cst, the classic Dekker pairing.
 //
+// Non-local exits (longjmp, siglongjmp, a C++ exception out of a callback)
+// skip the final store and leave nest > 0. The outermost entry records its
+// frame first (entry_sp = the sled_regs address, whose `thread` slot names
+// the record); a later entry on the thread (below) or a sled call
+// (in_sled_callback) that finds the frame popped or overwritten ends that
+// section itself, and a grace period that has waited long enough checks the
+// same from outside (thread_state.cc). Only this thread writes nest and gen.
+//
 // A thread that executed the call but not yet the first store is not seen
 // by the writer: it then reads the literal after the writer's change, which
 // always names a live ops (never a freed one): a disabled site's literal
@@ -79,6 +87,14 @@ extern "C" __attribute__((visibility("hidden"))) void sled_dispatch(uintptr_t li
     if (!t) return;  // no memory for a record: skip the callback, never crash
   }
   uint32_t depth = t->nest.load(std::memory_order_relaxed);
+  // A non-local exit from an earlier callback left nest > 0: end that
+  // section here rather than treat this call as nested in it.
+  if (depth != 0 && sled::leave_if_abandoned(t, reinterpret_cast<uintptr_t>(regs))) depth = 0;
+  if (depth == 0) {
+    // As the trampolines' fast path: the frame first, then nest.
+    regs->thread = t;
+    t->entry_sp.store(reinterpret_cast<uintptr_t>(regs), std::memory_order_relaxed);
+  }
   t->nest.store(depth + 1, sled::kEnterOrder);
   std::atomic_signal_fence(std::memory_order_seq_cst);
   auto *ops = walk ? &sled_list_walker_ops

@@ -59,6 +59,12 @@ extern "C" const char *sled_strerror(int err) {
       return "could not change page protections of the text";
     case EOPNOTSUPP:
       return "not supported";
+    case E2BIG:
+      return "too many ops on one function (SLED_MAX_OPS_PER_SITE)";
+    case EAGAIN:
+      return "a library was loaded or unloaded during the walk";
+    case EPERM:
+      return "the kernel refused a system call sled needs (membarrier: a sandbox?)";
     default:
       return err < 0 ? strerror(-err) : "not an error code";
   }

@@ -5,5 +5,7 @@
 namespace sled {
 // 0 or a negative errno (membarrier unavailable). Skips the calling thread.
 int grace_init();
-void synchronize();
+// 0, or a negative errno when membarrier failed: the grace period then
+// used the fallback barrier (grace.cc) and sled stopped patching.
+int synchronize();
 }  // namespace sled

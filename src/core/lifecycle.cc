@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/grace.h"
 #include "core/module_identity.h"
+#include "core/module_index.h"
 #include "core/module_scan.h"
 #include "core/thread_state.h"
 #include "core/update.h"
@@ -78,6 +79,15 @@ size_t unsafe_sites(const Module &m) {
   }));
 }
 
+// Modules out of the list (and of module_index): a callback may still be
+// reading them through sled_site_lookup's lock-free path, so they are
+// freed only after a grace period.
+void free_after_grace(std::vector<std::unique_ptr<Module>> &gone) {
+  if (gone.empty()) return;
+  synchronize();
+  gone.clear();
+}
+
 Registry::Closing *closing_entry(Registry &r, const Module *m) {
   for (auto &c : r.closing)
     if (c.module.get() == m) return &c;
@@ -88,6 +98,7 @@ Registry::Closing *closing_entry(Registry &r, const Module *m) {
 // loaded (the same load; another handle holds them) come back with every
 // registered ops' filter applied again; the others are dropped.
 void put_back_closed(Registry &r) {
+  std::vector<std::unique_ptr<Module>> gone;
   for (size_t i = 0; i < r.closing.size();) {
     if (r.closing[i].closers > 0) {
       i++;
@@ -96,12 +107,17 @@ void put_back_closed(Registry &r) {
     std::unique_ptr<Module> mod = std::move(r.closing[i].module);
     r.closing.erase(r.closing.begin() + static_cast<long>(i));
     Module *one[] = {mod.get()};
-    if (!still_loaded(one)[0]) continue;
+    if (!still_loaded(one)[0]) {
+      gone.push_back(std::move(mod));
+      continue;
+    }
     r.modules.push_back(std::move(mod));
+    module_index_add(r.modules.back().get());
     if (int err = attach_module(r, *r.modules.back()))
       set_last_error("module %s: its sites could not be enabled again after dlclose (%d)",
                      r.modules.back()->base_name.c_str(), err);
   }
+  free_after_grace(gone);
 }
 
 // A fork child has only the forking thread: the dlclose calls of other
@@ -151,6 +167,8 @@ int ensure_initialized(Registry &r) {
   } catch (const std::exception &) {  // bad_alloc, length_error (core/oom.h)
     // Out of memory at start-up: the program runs untraced, and every call
     // says why. No ops exists yet, so the modules found so far just go.
+    for (auto &m : r.modules) module_index_remove(m.get());
+    synchronize();
     r.modules.clear();
     r.init_error = -ENOMEM;
   }
@@ -177,11 +195,17 @@ void refresh_modules(Registry &r, bool force, bool from_dlopen) {
   std::vector<Module *> mods;
   for (auto &m : r.modules) mods.push_back(m.get());
   std::vector<char> alive = still_loaded(mods);
+  // Freed after a grace period: a callback may be reading them
+  // (sled_site_lookup's lock-free path, module_index.h).
+  std::vector<std::unique_ptr<Module>> gone;
   for (size_t i = r.modules.size(); i-- > 0;) {
     if (alive[i]) continue;
     detach_module(r, *r.modules[i]);
+    module_index_remove(r.modules[i].get());
+    gone.push_back(std::move(r.modules[i]));
     r.modules.erase(r.modules.begin() + static_cast<long>(i));
   }
+  free_after_grace(gone);
   std::erase_if(g_siteless, [&](const Siteless &s) {
     return std::none_of(objs.begin(), objs.end(), [&](const LoadedObject &o) {
       return o.phdr_key == s.phdr_key && o.bias == s.bias && o.listed_name == s.name;
@@ -219,10 +243,13 @@ void refresh_modules(Registry &r, bool force, bool from_dlopen) {
           "rewrite is unsafe, %zu sites refused (UNSAFE_NOPS)",
           m->base_name.c_str(), unsafe_sites(*m));
     r.modules.push_back(std::move(m));
+    module_index_add(r.modules.back().get());
     int err = attach_module(r, *r.modules.back());
     if (err == -ENOMEM) {
       // Nothing was written: forget the module and cut the refresh short,
       // like any allocation failure; the next call reads it again.
+      module_index_remove(r.modules.back().get());
+      synchronize();  // see free_after_grace; allocates nothing
       r.modules.pop_back();
       throw std::bad_alloc();
     }
@@ -258,6 +285,8 @@ void forget_unloaded_modules(Registry &r) {
     } catch (const std::exception &) {
       // Its sites already left every traced set; what it leaks is memory.
     }
+    module_index_remove(r.modules[i].get());
+    synchronize();  // see free_after_grace; allocates nothing
     r.modules.erase(r.modules.begin() + static_cast<long>(i));
   }
 }
@@ -298,7 +327,9 @@ std::vector<Module *> take_out_for_dlclose(Registry &r, const void *handle) {
       i++;
       continue;
     }
+    r.closing.reserve(r.closing.size() + 1);  // nothing may throw once it moves
     taken.push_back(&m);
+    module_index_remove(&m);  // freed, if it goes, after a grace period
     r.closing.push_back(Registry::Closing{std::move(r.modules[i]), 1});
     r.modules.erase(r.modules.begin() + static_cast<long>(i));
   }

@@ -2,6 +2,7 @@
 // entry with its desired state (which ops trace it) and its applied state
 // (what its bytes are now). 32 bytes each; names live in the module's pool.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -41,8 +42,12 @@ static_assert(sizeof(Site) == 32, "metadata budget: 32 bytes per site");
 inline CallKind applied_call(const Site &s) {
   return static_cast<CallKind>((s.flags & kSiteCallMask) >> kSiteCallShift);
 }
+// Relaxed atomic stores of the fields callbacks read without the lock
+// (flags, nr_ops, applied_literal: module_index.h); writers hold the lock.
 inline void set_applied_call(Site &s, CallKind k) {
-  s.flags = static_cast<uint8_t>((s.flags & ~kSiteCallMask) | (k << kSiteCallShift));
+  std::atomic_ref<uint8_t>(s.flags).store(
+      static_cast<uint8_t>((s.flags & ~kSiteCallMask) | (k << kSiteCallShift)),
+      std::memory_order_relaxed);
 }
 
 struct TextSegment {

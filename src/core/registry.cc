@@ -4,6 +4,7 @@
 #include <cxxabi.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -11,6 +12,7 @@
 #include "arch/arch.h"
 #include "core/dispatch.h"
 #include "core/patterns.h"
+#include "core/thread_state.h"
 
 namespace sled {
 
@@ -101,9 +103,24 @@ void Module::ensure_index() {
   index_ready = true;
 }
 
+namespace {
+// The cookie sled keeps in an ops' private area (sled_ops::internal_[0]).
+uintptr_t cookie_of(const sled_ops *o) { return reinterpret_cast<uintptr_t>(o->internal_[0]); }
+}  // namespace
+
 OpsState *Registry::find_ops(const sled_ops *o) {
-  for (auto &s : ops)
-    if (s->ops == o) return s.get();
+  for (auto it = ops.begin(); it != ops.end(); ++it) {
+    OpsState *s = it->get();
+    if (s->ops != o) continue;
+    // Not registered and the cookie differs: the memory now holds a new
+    // (zero-initialised) ops; the old one's filters died with it. A
+    // registered ops' storage must stay valid, so its address suffices.
+    if (!s->registered && cookie_of(o) != s->cookie && !s->ips) {
+      ops.erase(it);
+      return nullptr;
+    }
+    return s;
+  }
   return nullptr;
 }
 
@@ -111,6 +128,8 @@ OpsState *Registry::find_or_create_ops(sled_ops *o) {
   if (OpsState *s = find_ops(o)) return s;
   auto s = std::make_unique<OpsState>();
   s->ops = o;
+  s->cookie = ++last_cookie;
+  o->internal_[0] = reinterpret_cast<void *>(s->cookie);
   ops.push_back(std::move(s));
   return ops.back().get();
 }
@@ -144,10 +163,29 @@ void init_lock(pthread_mutex_t *lock) {
 }
 
 // fork: hold the lock across it so the child never inherits a half-done
-// batch; the child gets a fresh lock (its only thread owns nothing).
-void before_fork() { pthread_mutex_lock(&g_registry->lock); }
-void after_fork_parent() { pthread_mutex_unlock(&g_registry->lock); }
-void after_fork_child() { init_lock(&g_registry->lock); }
+// batch; the child gets a fresh lock (its only thread owns nothing). From
+// inside a callback the lock is only tried: its holder may be waiting for
+// this callback's grace period. A child forked without the lock may hold
+// another thread's half-done change: sled refuses every call there
+// (-ENOTRECOVERABLE); the callbacks already in place keep running.
+// Thread-local: the forking thread runs all three handlers.
+__thread bool t_fork_locked;
+void before_fork() {
+  if (in_sled_callback())
+    t_fork_locked = pthread_mutex_trylock(&g_registry->lock) == 0;
+  else
+    t_fork_locked = pthread_mutex_lock(&g_registry->lock) == 0;
+}
+void after_fork_parent() {
+  if (t_fork_locked) pthread_mutex_unlock(&g_registry->lock);
+}
+void after_fork_child() {
+  init_lock(&g_registry->lock);
+  if (t_fork_locked) return;
+  g_registry->initialized = true;
+  g_registry->init_error = -ENOTRECOVERABLE;
+  g_registry->killed = true;
+}
 }  // namespace
 
 Registry &registry() {

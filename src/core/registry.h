@@ -30,6 +30,9 @@ struct OpsState {
   uint64_t traced_version = 0;        // bumped when traced changes
   const struct IpSet *ips = nullptr;  // the list walker's copy of traced
   uint64_t ips_version = 0;
+  // Also written to ops->internal_[0]: an ops found at this address whose
+  // cookie differs is a new ops (the old one's memory was reused).
+  uintptr_t cookie = 0;
 };
 
 // The ops several ops share at one site: its literal names this object,
@@ -64,6 +67,7 @@ struct Registry {
   bool rescan = false;       // objects were left for their dlopen to judge
   uint64_t generations = 0;  // refreshes that found new modules
   sled_stats stats{};
+  uintptr_t last_cookie = 0;  // per-ops cookies, never 0
 
   OpsState *find_ops(const sled_ops *o);
   OpsState *find_or_create_ops(sled_ops *o);

@@ -1,11 +1,24 @@
 // Thread records: claim on first traced call, release at thread exit,
-// reset in the child after fork (only the forking thread survives there).
+// reset in the child after fork (only the forking thread survives there);
+// and telling a section abandoned by a non-local exit (longjmp, an
+// exception through the trampoline) from a live one, by the thread itself
+// and by a grace period that waits for it. Never writes another thread's
+// nest or gen.
 #include "core/thread_state.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+
+#include "arch/frame.h"
 
 __thread sled::ThreadRecord *sled_thread_record = nullptr;
 
@@ -56,6 +69,10 @@ void release_on_exit(void *rec) {
   auto *r = static_cast<ThreadRecord *>(rec);
   if (sled_thread_record == r) sled_thread_record = nullptr;
   r->nest.store(0, std::memory_order_relaxed);  // exited from inside a callback
+  r->entry_sp.store(0, std::memory_order_relaxed);
+  // A new gen: a grace period's verdict on this thread's last section
+  // (ThreadRecord::abandoned_gen) must not apply to the next owner's.
+  r->gen.store(r->gen.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   // Release: a later claimer sees nest == 0 written by this thread.
   r->owner.store(0, std::memory_order_release);
 }
@@ -69,11 +86,127 @@ void after_fork_in_child() {
     }
     // Its thread does not exist here; it may have been mid-callback.
     r->nest.store(0, std::memory_order_relaxed);
+    r->entry_sp.store(0, std::memory_order_relaxed);
+    r->gen.store(r->gen.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     r->owner.store(0, std::memory_order_relaxed);
   }
 }
 
+// Farther apart than this, two addresses are not on one thread stack.
+constexpr uintptr_t kMaxStackSpan = uintptr_t{256} << 20;
+
+bool on_alternate_signal_stack() {
+  stack_t ss;
+  return sigaltstack(nullptr, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) != 0;
+}
+
+// The record the trampoline kept in the frame at `frame` (struct
+// sled_regs::thread). The calling thread's own stack, above its stack
+// pointer; it may lie in a live frame's ASan redzone, hence uninstrumented.
+__attribute__((no_sanitize("address", "thread"))) uintptr_t frame_record(uintptr_t frame) {
+  return *reinterpret_cast<const volatile uintptr_t *>(frame + offsetof(sled_regs, thread));
+}
+
+// Reads a small /proc file into buf (NUL-terminated); false on failure.
+bool read_proc(const char *path, char *buf, size_t size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  size_t len = 0;
+  while (len + 1 < size) {
+    ssize_t n = read(fd, buf + len, size - 1 - len);
+    if (n <= 0) break;
+    len += static_cast<size_t>(n);
+  }
+  close(fd);
+  buf[len] = '\0';
+  return len > 0;
+}
+
+// The stack pointer of thread `tid` if it is blocked (in a system call or
+// stopped): /proc/self/task/<tid>/syscall ends with "sp pc" then; it says
+// "running" otherwise.
+bool blocked_stack_pointer(int tid, uintptr_t *sp) {
+  char path[64], buf[256];
+  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+  if (!read_proc(path, buf, sizeof buf) || buf[0] < '-' || buf[0] > '9') return false;
+  unsigned long long words[9];
+  int n = 0;
+  for (char *p = buf; *p && n < 9;) {
+    char *end = nullptr;
+    words[n] = strtoull(p, &end, 0);
+    if (end == p) break;
+    n++;
+    p = end;
+  }
+  if (n < 3) return false;
+  *sp = static_cast<uintptr_t>(words[n - 2]);
+  return *sp != 0;
+}
+
+// Whether a and b lie in one mapping of /proc/self/maps (one stack: an
+// alternate signal stack is a mapping of its own).
+bool same_mapping(uintptr_t a, uintptr_t b) {
+  FILE *f = fopen("/proc/self/maps", "re");
+  if (!f) return false;
+  bool same = false;
+  unsigned long lo = 0, hi = 0;
+  char line[512];
+  while (fgets(line, sizeof line, f)) {
+    if (sscanf(line, "%lx-%lx", &lo, &hi) != 2) continue;
+    if (a >= lo && a < hi) {
+      same = b >= lo && b < hi;
+      break;
+    }
+  }
+  fclose(f);
+  return same;
+}
+
 }  // namespace
+
+bool leave_if_abandoned(ThreadRecord *t, uintptr_t sp) {
+  uintptr_t frame = t->entry_sp.load(std::memory_order_relaxed);
+  if (frame == 0) return false;
+  bool gone;
+  if (sp >= frame)
+    // The frame is popped, unless a signal handler runs on an alternate
+    // stack (which may sit anywhere) while the section lives below.
+    gone = !on_alternate_signal_stack();
+  else if (frame - sp > kMaxStackSpan)
+    // Not one stack (a fiber's, say): the frame may not even be mapped.
+    gone = false;
+  else
+    // Live frames lie between sp and the recorded one: it is intact unless
+    // the section was left and the stack reused since.
+    gone = frame_record(frame) != reinterpret_cast<uintptr_t>(t);
+  if (!gone) return false;
+  // As at a normal exit: release, so a grace period that sees the change
+  // knows the section's reads are done (they were, long ago).
+  t->gen.store(t->gen.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  t->nest.store(0, std::memory_order_release);
+  return true;
+}
+
+bool in_sled_callback_slow(ThreadRecord *t) {
+  return !leave_if_abandoned(t, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)));
+}
+
+bool section_abandoned_remote(const ThreadRecord *r) {
+  // Acquire: the entry_sp of the section whose nest the caller saw (stored
+  // before nest on x86; on arm64 the caller has waited long enough).
+  uintptr_t frame = r->entry_sp.load(std::memory_order_acquire);
+  int tid = r->owner.load(std::memory_order_acquire);
+  if (frame == 0 || tid == 0) return false;
+  // The frame through the kernel: another thread's stack may be unmapped.
+  uintptr_t slot = 0;
+  iovec local{&slot, sizeof slot};
+  iovec remote{reinterpret_cast<void *>(frame + offsetof(sled_regs, thread)), sizeof slot};
+  ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+  if (n < 0 && errno == EFAULT) return true;  // no such frame any more
+  if (n == static_cast<ssize_t>(sizeof slot) && slot != reinterpret_cast<uintptr_t>(r)) return true;
+  uintptr_t sp = 0;
+  return blocked_stack_pointer(tid, &sp) && sp > frame && same_mapping(frame, sp);
+}
 
 ThreadRecord *thread_record_claim() {
   int tid = current_tid();

@@ -7,6 +7,7 @@
 // Field offsets the trampolines use on their fast path.
 #define SLED_THREAD_NEST 0
 #define SLED_THREAD_GEN 4
+#define SLED_THREAD_ENTRY_SP 8
 
 #ifndef __ASSEMBLER__
 #include <atomic>
@@ -22,12 +23,22 @@ struct alignas(64) ThreadRecord {
   // Bumped each time the thread leaves its outermost dispatcher section, so
   // a grace period can tell "left and came back" from "still inside".
   std::atomic<uint32_t> gen{0};
+  // The trampoline frame (its struct sled_regs) of the outermost section,
+  // stored before nest goes 0 -> 1. A later entry or sled call on this
+  // thread whose stack pointer is at or above it, or a frame that no longer
+  // names this record, means the section was left by a non-local exit
+  // (longjmp, an exception) and is over (section_abandoned).
+  std::atomic<uintptr_t> entry_sp{0};
   std::atomic<int> owner{0};     // tid of the thread using it; 0 = free
   ThreadRecord *next = nullptr;  // all records ever made (immutable once linked)
+  // Writers only, under the registry lock: gen + 1 of a section a grace
+  // period found abandoned (0: none), so later grace periods skip it at once.
+  uint32_t abandoned_gen = 0;
 };
 
 static_assert(offsetof(ThreadRecord, nest) == SLED_THREAD_NEST);
 static_assert(offsetof(ThreadRecord, gen) == SLED_THREAD_GEN);
+static_assert(offsetof(ThreadRecord, entry_sp) == SLED_THREAD_ENTRY_SP);
 static_assert(sizeof(std::atomic<uint32_t>) == 4);
 
 }  // namespace sled
@@ -48,10 +59,22 @@ ThreadRecord *thread_record_claim();
 ThreadRecord *thread_records();
 // Called once at init: thread-exit hook and fork handling.
 void thread_state_init();
+// Whether the outermost section recorded in t, the calling thread's record,
+// was abandoned by a non-local exit; `sp` is a stack address of the caller
+// now (a new trampoline frame, or the frame of a sled call). If so, ends
+// the section (gen + 1, nest = 0) and returns true.
+bool leave_if_abandoned(ThreadRecord *t, uintptr_t sp);
+// Whether another thread's outermost section is over although its nest
+// says otherwise: its frame no longer names the record, or the thread
+// sits in a system call above that frame on the same stack. Writers only
+// (a grace period that has waited a while); false when unsure.
+bool section_abandoned_remote(const ThreadRecord *r);
+
 // Whether the calling thread is inside a sled callback now.
+__attribute__((noinline)) bool in_sled_callback_slow(ThreadRecord *t);
 inline bool in_sled_callback() {
   ThreadRecord *t = sled_thread_record;
-  return t && t->nest.load(std::memory_order_relaxed) > 0;
+  return t && t->nest.load(std::memory_order_relaxed) > 0 && in_sled_callback_slow(t);
 }
 
 }  // namespace sled

@@ -13,6 +13,10 @@
 // run pinned (module_identity.h): a module unloaded or replaced behind
 // sled's lock refuses the batch with -ESTALE before any write, and
 // retrace_ops forgets it and tries again.
+// A failure after step 1 (poke_live: membarrier denied by a sandbox) puts
+// every literal back and waits a grace period before returning, so no site
+// names, and no thread runs, an ops the caller is told was not registered
+// (it may free it).
 #include "core/update.h"
 
 #include <sys/mman.h>
@@ -50,12 +54,15 @@ struct SiteChange {
   const sled_ops *new_ref;  // what the literal will name
   uint16_t new_nr;
   CallKind new_call;
-  uintptr_t new_target;  // where the call goes (kCallNone: unused)
-  ListOps *old_list;     // to free after the grace period
-  ListOps *new_list;     // to free if the batch fails
+  uintptr_t new_target;                   // where the call goes (kCallNone: unused)
+  ListOps *old_list;                      // to free after the grace period
+  ListOps *new_list;                      // to free if the batch fails
+  const sled_ops *old_literal = nullptr;  // what write_batch replaced (to restore)
 };
 
 constexpr uint64_t kCompiledLiteral = arch::kCompiledLiteral;
+// Site::nr_ops is 16 bits (a Site stays 32 bytes): the limit must fit it.
+static_assert(SLED_MAX_OPS_PER_SITE <= UINT16_MAX);
 
 // Working memory of the update path, kept between calls (under the
 // registry lock): a batch of 100,000 sites would otherwise fault in fresh
@@ -134,7 +141,12 @@ int plan_changes(Registry &r, std::vector<Delta> &deltas, std::vector<SiteChange
       return o->flags & SLED_OPS_FL_IPMODIFY;
     });
     int err = 0;
-    if (ipmodify > 1) {
+    if (members.size() > SLED_MAX_OPS_PER_SITE) {
+      set_last_error("%s (%s) already has %d ops (SLED_MAX_OPS_PER_SITE)", module->name_of(*site),
+                     module->base_name.c_str(), SLED_MAX_OPS_PER_SITE);
+      err = -E2BIG;
+    }
+    if (!err && ipmodify > 1) {
       set_last_error("%s: another SLED_OPS_FL_IPMODIFY ops already traces it",
                      module->name_of(*site));
       err = -EBUSY;
@@ -215,8 +227,28 @@ int verify_old_bytes(const std::vector<SiteChange> &changes, bool code_too) {
   return 0;
 }
 
-// `literals_written` tells the caller whether new list ops may already be
-// named by a literal (then they must never be freed).
+// Puts back every literal a failed batch wrote. The caller then waits a
+// grace period (outside the pinned section: pinned code never waits):
+// afterwards no site names an ops of the batch and no thread runs one, so
+// the caller may forget (and its client free) them. A literal that held
+// the compiler's NOPs goes to the nop ops, not back to NOPs: a thread
+// between a call the batch briefly put in and its literal load must read
+// an ops (dispatch.cc).
+void restore_literals(Registry &r, std::vector<SiteChange> &changes) {
+  publish_literals();
+  for (SiteChange &c : changes)
+    if (c.new_ref != c.old_literal && c.site->applied_literal == c.new_ref) {
+      const sled_ops *old = c.old_literal ? c.old_literal : &g_nop_ops;
+      arch::store_literal(literal_addr(*c.site), reinterpret_cast<uintptr_t>(old));
+      std::atomic_ref<const sled_ops *>(c.site->applied_literal)
+          .store(old, std::memory_order_relaxed);  // see module.h
+      r.stats.literal_writes++;
+    }
+}
+
+// On failure every literal is back as it was (restore_literals);
+// *literals_written says whether the caller must wait a grace period before
+// it may free the new list ops.
 int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_written) {
   bool code = !r.killed;
   PatchSession session;
@@ -244,6 +276,7 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_wr
   // Before the literal stores: a thread that sees a new literal sees this
   // publication too (TSan's happens-before; see dispatch.h).
   publish_literals();
+  for (SiteChange &c : changes) c.old_literal = c.site->applied_literal;
   *literals_written = true;
   for (SiteChange &c : changes)
     if (c.new_ref != c.site->applied_literal) {
@@ -251,15 +284,20 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_wr
       // are visible to a thread that reads the literal.
       if (!c.site->applied_literal) note_first_write(*c.module, literal_addr(*c.site));
       arch::store_literal(literal_addr(*c.site), reinterpret_cast<uintptr_t>(c.new_ref));
-      c.site->applied_literal = c.new_ref;
+      std::atomic_ref<const sled_ops *>(c.site->applied_literal)
+          .store(c.new_ref, std::memory_order_relaxed);  // see module.h
       r.stats.literal_writes++;
     }
   if (int err = arch::poke_live(code_writes)) {
-    // poke_live undid its writes; -EIO: a site's bytes changed under us.
-    set_last_error(err == -EIO ? "a site's bytes changed while sled wrote it; sled stopped patching"
-                               : "membarrier(SYNC_CORE) failed (%d); sled stopped patching",
-                   err);
+    // poke_live undid its code writes (all or nothing); the literals go
+    // back too (the grace period follows outside the pinned section, in
+    // apply_changes). -EIO: a site's bytes changed under us.
     r.killed = true;
+    restore_literals(r, changes);
+    set_last_error(err == -EIO ? "a site's bytes changed while sled wrote it (%s); sled stopped "
+                                 "patching"
+                               : "membarrier(SYNC_CORE) failed (%s); sled stopped patching",
+                   sled_strerror(err));
     return err;
   }
   if (session.close() != 0)
@@ -376,16 +414,17 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
   }
   if (err) {
     staged.clear();
-    // After a failure past the literal stores (patching is then stopped),
-    // a literal may name a new list ops: leak them rather than free them.
-    if (!literals_written) free_new_lists(changes);
+    // The literals are back (write_batch); once no thread can still be
+    // running an ops of the batch, nothing names the new list ops.
+    if (literals_written) synchronize();
+    free_new_lists(changes);
     return err;
   }
   bool grace = force_grace || !released.empty();
   for (SiteChange &c : changes) {
     grace |= c.new_nr < c.site->nr_ops || c.old_list != nullptr;
     c.site->ops_ref = c.new_ref == &g_nop_ops ? nullptr : c.new_ref;
-    c.site->nr_ops = c.new_nr;
+    std::atomic_ref<uint16_t>(c.site->nr_ops).store(c.new_nr, std::memory_order_relaxed);
   }
   grace |= std::any_of(deltas.begin(), deltas.end(), [](const Delta &d) { return !d.add; });
   commit_traced(staged);
@@ -559,7 +598,8 @@ namespace {
 // on failure. `retired`: the old walker data (free after a grace period).
 int switch_strategy_now(Registry &r, Strategy to, std::vector<void *> *retired) {
   Strategy from = r.strategy;
-  r.strategy = to;
+  // Atomic: sled_get_strategy reads it without the lock.
+  std::atomic_ref<Strategy>(r.strategy).store(to, std::memory_order_relaxed);
   // The walker must know every ops before any site calls the list trampoline.
   if (to != Strategy::kCallops)
     if (int err = walker_publish(r, true, retired)) return err;

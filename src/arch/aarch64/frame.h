@@ -49,7 +49,9 @@ struct sled_regs {
   uintptr_t parent_ip() const { return gpr[9]; }
   /* sp at the function's entry: where its stack arguments start. */
   uintptr_t sp() const { return reinterpret_cast<uintptr_t>(this) + SLED_FRAME_SIZE; }
+  /* Past SLED_REGS_MAX_ARGS: 0 (the stack above is not the arguments'). */
   uintptr_t arg(unsigned n) const {
+    if (n >= SLED_REGS_MAX_ARGS) return 0;
     return n < 8 ? gpr[n] : reinterpret_cast<const uintptr_t *>(sp())[n - 8];
   }
   /* The trampoline returns through the body slot: redirect it (IPMODIFY). */

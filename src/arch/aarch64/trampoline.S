@@ -26,7 +26,10 @@
  * of nest = 0: every read of the callback is ordered before it, so a writer
  * that sees 0 knows the section's reads are done. Everything else (first
  * call on a thread, nested calls and the recursion guard, TSan builds) goes
- * through the C++ sled_dispatch. The three entry points differ only in how
+ * through the C++ sled_dispatch. The fast path also records its frame (sp,
+ * whose SLED_FRAME_THREAD slot names the record) in the record before nest,
+ * so a section left by longjmp or an exception can be told from a live one
+ * (core/dispatch.cc). The three entry points differ only in how
  * they find the ops, each read after entering the read section:
  *   callops   the site's literal;
  *   list      the list walker ops (walks every registered ops);
@@ -96,6 +99,8 @@
         cbz     x10, .Lslow\@
         ldr     w11, [x10, #SLED_THREAD_NEST]
         cbnz    w11, .Lslow\@
+        mov     x11, sp
+        str     x11, [x10, #SLED_THREAD_ENTRY_SP] /* this frame: longjmp detection */
         mov     w11, #1
         str     w11, [x10, #SLED_THREAD_NEST]   /* enter the read section */
         str     x10, [sp, #SLED_FRAME_THREAD]

@@ -42,7 +42,9 @@ struct sled_regs {
   uintptr_t ip() const { return ((body_slot()[0] - 13) & ~uintptr_t{7}) + 8; }
   uintptr_t parent_ip() const { return body_slot()[1]; }
   uintptr_t sp() const { return reinterpret_cast<uintptr_t>(body_slot() + 1); }
+  /* Past SLED_REGS_MAX_ARGS: 0 (the stack above is not the arguments'). */
   uintptr_t arg(unsigned n) const {
+    if (n >= SLED_REGS_MAX_ARGS) return 0;
     return n < 6 ? gpr[n] : reinterpret_cast<const uintptr_t *>(sp())[n - 5];
   }
   /* The trampoline returns through the body slot: redirect it (IPMODIFY). */

@@ -15,7 +15,10 @@
  * unless the ops says its callback preserves every register itself
  * (SLED_OPS_FL_SAVES_REGS). Everything else (first call on a thread,
  * nested calls and the recursion guard, TSan builds) goes through the C++
- * sled_dispatch. The three entry points differ only in how they find the
+ * sled_dispatch. The fast path also records its frame (%rsp, whose
+ * SLED_FRAME_THREAD slot names the record) in the record before nest, so a
+ * section left by longjmp or an exception can be told from a live one
+ * (core/dispatch.cc). The three entry points differ only in how they find the
  * ops, each read after entering the read section:
  *   callops   the site's literal;
  *   list      the list walker ops (walks every registered ops);
@@ -95,6 +98,7 @@
         jz      .Lslow\@
         cmpl    $0, SLED_THREAD_NEST(%r11)
         jne     .Lslow\@
+        mov     %rsp, SLED_THREAD_ENTRY_SP(%r11) /* this frame: longjmp detection */
         movl    $1, SLED_THREAD_NEST(%r11)      /* enter the read section */
         mov     %r11, SLED_FRAME_THREAD(%rsp)
 .if \kind == KIND_CALLOPS
