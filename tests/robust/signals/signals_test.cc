@@ -253,12 +253,13 @@ TEST(Patching, EverySiteAlignmentTogglesUnderLoad) {
   EXPECT_EQ(Addr(layout_whole8) % 16, 0u);
   EXPECT_EQ(Addr(layout_whole16) % 16, 0u);
   EXPECT_EQ(Addr(layout_stepped) % 16, 8u);
-  Workers w;
-  w.Start(2, false, [&](Workers &self) {
+  auto call_all = [&](Workers &self) {
     for (int i = 0; i < 16; i++)
       for (auto fn : fns)
         if (fn(i) != i + 1) self.wrong++;
-  });
+  };
+  Workers w;
+  w.Start(2, false, call_all);
   for (int f = 0; f < 3; f++) {
     SCOPED_TRACE(names[f]);
     ASSERT_TRUE(sled_test::IsSiteNop(sled_test::PatchBytes(Addr(fns[f]))));
@@ -281,11 +282,7 @@ TEST(Patching, EverySiteAlignmentTogglesUnderLoad) {
     for (int i = 0; i < 1000; i++) ASSERT_EQ(fns[f](i), i + 1);
     EXPECT_EQ(t.Count(Addr(fns[f])), 1000u);
     ASSERT_EQ(t.Unregister(), 0);
-    w.Start(2, false, [&](Workers &self) {
-      for (int i = 0; i < 16; i++)
-        for (auto fn : fns)
-          if (fn(i) != i + 1) self.wrong++;
-    });
+    w.Start(2, false, call_all);
   }
   EXPECT_EQ(w.wrong.load(), 0);
   sled_stats st = sled_test::Stats();
