@@ -99,11 +99,13 @@
         cbz     x10, .Lslow\@
         ldr     w11, [x10, #SLED_THREAD_NEST]
         cbnz    w11, .Lslow\@
+        /* The frame first, then nest: a grace period that sees nest > 0
+         * may check the frame's thread slot (abandoned sections). */
+        str     x10, [sp, #SLED_FRAME_THREAD]
         mov     x11, sp
         str     x11, [x10, #SLED_THREAD_ENTRY_SP] /* this frame: longjmp detection */
         mov     w11, #1
         str     w11, [x10, #SLED_THREAD_NEST]   /* enter the read section */
-        str     x10, [sp, #SLED_FRAME_THREAD]
 .if \kind == KIND_CALLOPS
         ldr     x2, [x0]                        /* then read the ops */
 .elseif \kind == KIND_LIST

@@ -98,9 +98,11 @@
         jz      .Lslow\@
         cmpl    $0, SLED_THREAD_NEST(%r11)
         jne     .Lslow\@
+        /* The frame first, then nest: a grace period that sees nest > 0
+         * may check the frame's thread slot (abandoned sections). */
+        mov     %r11, SLED_FRAME_THREAD(%rsp)
         mov     %rsp, SLED_THREAD_ENTRY_SP(%r11) /* this frame: longjmp detection */
         movl    $1, SLED_THREAD_NEST(%r11)      /* enter the read section */
-        mov     %r11, SLED_FRAME_THREAD(%rsp)
 .if \kind == KIND_CALLOPS
         mov     (%rdi), %rdx                    /* then read the ops */
 .elseif \kind == KIND_LIST
