@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <exception>
+#include <new>
 #include <vector>
 
 namespace sled {
@@ -25,16 +28,30 @@ thread_local int t_depth = 0;
 pthread_mutex_t g_snapshot_mu = PTHREAD_MUTEX_INITIALIZER;  // guards g_snapshot (a leaf lock)
 std::vector<long> g_snapshot;  // sorted tids when the count went 0 -> 1
 bool g_snapshot_ok = false;
+bool g_snapshot_oom = false;  // the snapshot failed for want of memory
 
-bool read_tids(std::vector<long> *out) {
+// The sorted tids of the process; false if /proc cannot be read, and
+// *oom when that was for want of memory (never throws: dlopen_begin runs
+// outside any catch).
+bool read_tids(std::vector<long> *out, bool *oom) {
+  *oom = false;
   out->clear();
   DIR *d = opendir("/proc/self/task");
-  if (!d) return false;
-  while (struct dirent *e = readdir(d))
-    if (e->d_name[0] != '.') out->push_back(strtol(e->d_name, nullptr, 10));
+  if (!d) {
+    *oom = errno == ENOMEM;
+    return false;
+  }
+  bool ok = true;
+  try {
+    while (struct dirent *e = readdir(d))
+      if (e->d_name[0] != '.') out->push_back(strtol(e->d_name, nullptr, 10));
+  } catch (const std::exception &) {
+    ok = false;
+    *oom = true;
+  }
   closedir(d);
   std::sort(out->begin(), out->end());
-  return true;
+  return ok;
 }
 
 class SnapshotLock {
@@ -49,6 +66,7 @@ void after_fork_child() {
   g_in_flight.store(t_depth, std::memory_order_seq_cst);
   pthread_mutex_init(&g_snapshot_mu, nullptr);
   g_snapshot_ok = false;
+  g_snapshot_oom = false;
 }
 
 }  // namespace
@@ -62,7 +80,7 @@ void dlopen_begin() {
   g_begins.fetch_add(1, std::memory_order_seq_cst);
   SnapshotLock lock;
   if (g_in_flight.fetch_add(1, std::memory_order_seq_cst) == 0)
-    g_snapshot_ok = read_tids(&g_snapshot);
+    g_snapshot_ok = read_tids(&g_snapshot, &g_snapshot_oom);
 }
 
 void dlopen_end() {
@@ -78,8 +96,12 @@ int dlopens_in_flight() { return g_in_flight.load(std::memory_order_seq_cst); }
 
 bool threads_started_during_dlopen() {
   std::vector<long> now;
-  bool ok = read_tids(&now);
+  bool oom = false;
+  bool ok = read_tids(&now, &oom);
   SnapshotLock lock;
+  // Out of memory is not an answer: the refresh is cut short (core/oom.h)
+  // and the module judged again, rather than refused for good.
+  if (oom || (!g_snapshot_ok && g_snapshot_oom)) throw std::bad_alloc();
   if (!ok || !g_snapshot_ok) return true;
   return !std::includes(g_snapshot.begin(), g_snapshot.end(), now.begin(), now.end());
 }

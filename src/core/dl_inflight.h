@@ -20,7 +20,8 @@ uint64_t dlopen_begins();
 // dlopen calls in flight in the process now.
 int dlopens_in_flight();
 // True when a thread exists now that did not when the oldest dlopen in
-// flight began (or when that cannot be told).
+// flight began (or when that cannot be told). Throws std::bad_alloc when
+// memory ran out reading the threads (core/oom.h: the refresh is redone).
 bool threads_started_during_dlopen();
 
 }  // namespace sled

@@ -212,7 +212,8 @@ TEST_P(Oom, DlopenJoinsLater) {
       sled_site_info info;
       ASSERT_EQ(sled_site_lookup(reinterpret_cast<uintptr_t>(add), &info), 0) << "try " << n;
       EXPECT_EQ(add(1, 2), 3);
-      EXPECT_EQ(info.nr_ops, 1u) << "try " << n << ": the library's sites lack b";
+      EXPECT_EQ(info.nr_ops, 1u) << "try " << n << ": the library's sites lack b; last error: "
+                                 << sled_last_error();
       EXPECT_EQ(dlclose(lib), 0);
     }
     if (!failed) break;
