@@ -76,10 +76,12 @@ uintptr_t load_literal(uintptr_t literal);
 // Writes a batch into text already made writable, with the protocol that
 // keeps every other thread correct while it runs (x86: whole-instruction
 // atomic stores, or jmp-first steps, each pass followed by a sync; aarch64:
-// word stores and one sync). All or nothing: 0 when every write is in place
-// and every thread has serialised; a negative errno (a sync failed, or x86
-// found foreign bytes: -EIO) when the batch was undone. No traps, no signal
-// handlers. Allocates nothing (it runs after a batch's first write).
+// word stores and one sync). 0 when every write is in place and every
+// thread has serialised; a negative errno (a sync failed, or x86 found
+// foreign bytes: -EIO) when the batch was undone: every site back to its old
+// instruction, except x86 stepped sites whose tail was written, which skip
+// the site (`jmp .+5`). Core stops patching after any failure. No traps, no
+// signal handlers. Allocates nothing (it runs after a batch's first write).
 int poke_live(std::span<const CodeWrite> writes);
 // Writes into text that no thread can be executing (module load).
 void poke_quiet(uintptr_t addr, const uint8_t *bytes, size_t len);

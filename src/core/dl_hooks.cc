@@ -80,7 +80,9 @@ void *open_and_join(const char *file, void *caller, long lmid, Open open) {
   sled::dlopen_begin();
   void *handle = open(resolved ? resolved : file);
   free(resolved);
-  if (!sled::in_sled_callback() && !nested_in_loader(1, 0)) {
+  // A failed call loaded nothing (and the refresh would clear the error
+  // the program is about to read with dlerror).
+  if (handle && !sled::in_sled_callback() && !nested_in_loader(1, 0)) {
     try {
       sled::RegistryLock lock;
       sled::Registry &r = sled::registry();

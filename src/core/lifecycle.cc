@@ -20,6 +20,7 @@
 #include "core/module_identity.h"
 #include "core/module_index.h"
 #include "core/module_scan.h"
+#include "core/namespaces.h"
 #include "core/thread_state.h"
 #include "core/update.h"
 
@@ -98,26 +99,37 @@ Registry::Closing *closing_entry(Registry &r, const Module *m) {
 // loaded (the same load; another handle holds them) come back with every
 // registered ops' filter applied again; the others are dropped.
 void put_back_closed(Registry &r) {
+  // Everything that allocates happens before the first module moves: an
+  // allocation failure then leaves them all in r.closing, to come back at
+  // the next refresh (core/oom.h).
+  std::vector<Module *> ready;
+  for (auto &c : r.closing)
+    if (c.closers == 0) ready.push_back(c.module.get());
+  if (ready.empty()) return;
+  std::vector<char> alive = still_loaded(ready);
   std::vector<std::unique_ptr<Module>> gone;
-  for (size_t i = 0; i < r.closing.size();) {
-    if (r.closing[i].closers > 0) {
-      i++;
-      continue;
-    }
-    std::unique_ptr<Module> mod = std::move(r.closing[i].module);
-    r.closing.erase(r.closing.begin() + static_cast<long>(i));
-    Module *one[] = {mod.get()};
-    if (!still_loaded(one)[0]) {
+  gone.reserve(ready.size());
+  r.modules.reserve(r.modules.size() + ready.size());
+  std::vector<Module *> back;
+  back.reserve(ready.size());
+  for (size_t k = 0; k < ready.size(); k++) {
+    auto it = std::find_if(r.closing.begin(), r.closing.end(),
+                           [&](const Registry::Closing &c) { return c.module.get() == ready[k]; });
+    std::unique_ptr<Module> mod = std::move(it->module);
+    r.closing.erase(it);
+    if (!alive[k]) {
       gone.push_back(std::move(mod));
       continue;
     }
     r.modules.push_back(std::move(mod));
     module_index_add(r.modules.back().get());
-    if (int err = attach_module(r, *r.modules.back()))
-      set_last_error("module %s: its sites could not be enabled again after dlclose (%d)",
-                     r.modules.back()->base_name.c_str(), err);
+    back.push_back(r.modules.back().get());
   }
   free_after_grace(gone);
+  for (Module *m : back)
+    if (int err = attach_module(r, *m))
+      set_last_error("module %s: its sites could not be enabled again after dlclose (%d)",
+                     m->base_name.c_str(), err);
 }
 
 // A fork child has only the forking thread: the dlclose calls of other
@@ -187,8 +199,8 @@ void refresh_modules(Registry &r, bool force, bool from_dlopen) {
   // short (out of memory) is redone by the next call.
   unsigned long long listed_adds = 0, listed_subs = 0;
   std::vector<LoadedObject> objs = list_loaded_objects(&listed_adds, &listed_subs);
-  r.rescan = false;
   put_back_closed(r);
+  r.rescan = false;  // after the put-back: one cut short is redone
 
   // Modules gone, or replaced at the same place by another load: forgotten
   // without writing a byte (their text is not theirs any more).
@@ -198,6 +210,7 @@ void refresh_modules(Registry &r, bool force, bool from_dlopen) {
   // Freed after a grace period: a callback may be reading them
   // (sled_site_lookup's lock-free path, module_index.h).
   std::vector<std::unique_ptr<Module>> gone;
+  gone.reserve(r.modules.size());  // nothing below may throw once a module moves
   for (size_t i = r.modules.size(); i-- > 0;) {
     if (alive[i]) continue;
     detach_module(r, *r.modules[i]);
@@ -244,8 +257,9 @@ void refresh_modules(Registry &r, bool force, bool from_dlopen) {
           m->base_name.c_str(), unsafe_sites(*m));
     r.modules.push_back(std::move(m));
     module_index_add(r.modules.back().get());
-    int err = attach_module(r, *r.modules.back());
-    if (err == -ENOMEM) {
+    bool out_of_memory = false;
+    int err = attach_module(r, *r.modules.back(), &out_of_memory);
+    if (out_of_memory) {
       // Nothing was written: forget the module and cut the refresh short,
       // like any allocation failure; the next call reads it again.
       module_index_remove(r.modules.back().get());
@@ -269,13 +283,13 @@ void forget_unloaded_modules(Registry &r) {
   };
   for (size_t i = 0; i < r.modules.size();) {
     Key key{r.modules[i]->phdr_key, r.modules[i]->bias, false};
-    dl_iterate_phdr(
-        [](struct dl_phdr_info *info, size_t, void *arg) {
-          auto *k = static_cast<Key *>(arg);
-          k->found = info->dlpi_phdr == k->phdr && info->dlpi_addr == k->bias;
-          return k->found ? 1 : 0;
-        },
-        &key);
+    auto find = [](struct dl_phdr_info *info, size_t, void *arg) {
+      auto *k = static_cast<Key *>(arg);
+      if (info->dlpi_phdr == k->phdr && info->dlpi_addr == k->bias) k->found = true;
+      return k->found ? 1 : 0;
+    };
+    dl_iterate_phdr(find, &key);
+    if (!key.found) for_each_object_of_other_namespaces(find, &key);  // dlmopen
     if (key.found) {
       i++;
       continue;
@@ -286,9 +300,10 @@ void forget_unloaded_modules(Registry &r) {
       // Its sites already left every traced set; what it leaks is memory.
     }
     module_index_remove(r.modules[i].get());
-    synchronize();  // see free_after_grace; allocates nothing
+    synchronize();  // see free_after_grace
     r.modules.erase(r.modules.begin() + static_cast<long>(i));
   }
+  r.rescan = true;  // what survived is read again at the next call
 }
 
 std::vector<Module *> take_out_for_dlclose(Registry &r, const void *handle) {
@@ -313,6 +328,9 @@ std::vector<Module *> take_out_for_dlclose(Registry &r, const void *handle) {
   if (!own || own->generation == 0) return taken;
   const uint64_t generation = own->generation;
   auto goes = [&](const Module &m) { return m.generation == generation; };
+  // Allocate first: past the first change nothing may throw (core/oom.h).
+  taken.reserve(r.closing.size() + r.modules.size());
+  r.closing.reserve(r.closing.size() + r.modules.size());
   for (auto &c : r.closing)
     if (goes(*c.module)) {
       c.closers++;  // another dlclose took it out: the last one puts it back
@@ -327,7 +345,6 @@ std::vector<Module *> take_out_for_dlclose(Registry &r, const void *handle) {
       i++;
       continue;
     }
-    r.closing.reserve(r.closing.size() + 1);  // nothing may throw once it moves
     taken.push_back(&m);
     module_index_remove(&m);  // freed, if it goes, after a grace period
     r.closing.push_back(Registry::Closing{std::move(r.modules[i]), 1});

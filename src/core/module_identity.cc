@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
+#include <new>
 
 #include "arch/arch.h"
 #include "core/namespaces.h"
@@ -30,16 +32,27 @@ uintptr_t dynamic_of(const struct dl_phdr_info *info) {
 // Every object the loader lists now, in every namespace sled traces; call
 // pinned (the names stay valid).
 std::vector<Listed> list_pinned() {
-  std::vector<Listed> out;
+  struct Listing {
+    std::vector<Listed> out;
+    bool out_of_memory = false;
+  } l;
+  // Out of memory stops the walk; thrown outside it (nothing unwinds
+  // through dl_iterate_phdr).
   auto add = [](struct dl_phdr_info *info, size_t, void *arg) {
-    static_cast<std::vector<Listed> *>(arg)->push_back(
-        Listed{info->dlpi_phdr, info->dlpi_addr, dynamic_of(info),
-               info->dlpi_name ? info->dlpi_name : ""});
-    return 0;
+    auto *l = static_cast<Listing *>(arg);
+    try {
+      l->out.push_back(Listed{info->dlpi_phdr, info->dlpi_addr, dynamic_of(info),
+                              info->dlpi_name ? info->dlpi_name : ""});
+      return 0;
+    } catch (const std::exception &) {
+      l->out_of_memory = true;
+      return 1;
+    }
   };
-  dl_iterate_phdr(add, &out);
-  for_each_object_of_other_namespaces(add, &out);  // dlmopen
-  return out;
+  dl_iterate_phdr(add, &l);
+  if (!l.out_of_memory) for_each_object_of_other_namespaces(add, &l);  // dlmopen
+  if (l.out_of_memory) throw std::bad_alloc();
+  return std::move(l.out);
 }
 
 // The witness still holds sled's bytes: a fresh load of the file would
@@ -62,14 +75,26 @@ bool is_loaded(const LoadIdentity &id, const std::vector<Listed> &listed) {
 
 // Runs fn(arg) from inside a dl_iterate_phdr callback (the first object's),
 // so that the loader cannot unmap anything until it returns.
+// Nothing unwinds through dl_iterate_phdr (C code holding the loader's
+// lock): an exception of fn is caught inside and rethrown here, outside.
 template <class Fn>
 void run_pinned(Fn &&fn) {
+  struct Call {
+    Fn *fn;
+    std::exception_ptr error;
+  } call{&fn, nullptr};
   dl_iterate_phdr(
       [](struct dl_phdr_info *, size_t, void *arg) {
-        (*static_cast<Fn *>(arg))();
+        auto *c = static_cast<Call *>(arg);
+        try {
+          (*c->fn)();
+        } catch (...) {
+          c->error = std::current_exception();
+        }
         return 1;  // once
       },
-      &fn);
+      &call);
+  if (call.error) std::rethrow_exception(call.error);
 }
 
 }  // namespace

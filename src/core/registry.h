@@ -26,6 +26,7 @@ struct OpsState {
   sled_ops *ops = nullptr;
   PatternSet filter, notrace;
   bool registered = false;
+  bool retracing = false;             // retrace_ops is retrying: refreshes leave it out
   std::vector<Site *> traced;         // sorted: sites whose accounting includes this ops
   uint64_t traced_version = 0;        // bumped when traced changes
   const struct IpSet *ips = nullptr;  // the list walker's copy of traced

@@ -6,7 +6,6 @@
 // nest or gen.
 #include "core/thread_state.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -94,6 +93,11 @@ void after_fork_in_child() {
 
 // Farther apart than this, two addresses are not on one thread stack.
 constexpr uintptr_t kMaxStackSpan = uintptr_t{256} << 20;
+// A stack pointer this far at most above an abandoned frame is taken as the
+// same stack, the frame popped: a default thread stack's size. Farther up
+// may be an alternate signal stack that sigaltstack no longer reports
+// (SS_AUTODISARM): the section is then left for later, never ended early.
+constexpr uintptr_t kMaxPoppedDistance = uintptr_t{8} << 20;
 
 bool on_alternate_signal_stack() {
   stack_t ss;
@@ -107,61 +111,6 @@ __attribute__((no_sanitize("address", "thread"))) uintptr_t frame_record(uintptr
   return *reinterpret_cast<const volatile uintptr_t *>(frame + offsetof(sled_regs, thread));
 }
 
-// Reads a small /proc file into buf (NUL-terminated); false on failure.
-bool read_proc(const char *path, char *buf, size_t size) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  size_t len = 0;
-  while (len + 1 < size) {
-    ssize_t n = read(fd, buf + len, size - 1 - len);
-    if (n <= 0) break;
-    len += static_cast<size_t>(n);
-  }
-  close(fd);
-  buf[len] = '\0';
-  return len > 0;
-}
-
-// The stack pointer of thread `tid` if it is blocked (in a system call or
-// stopped): /proc/self/task/<tid>/syscall ends with "sp pc" then; it says
-// "running" otherwise.
-bool blocked_stack_pointer(int tid, uintptr_t *sp) {
-  char path[64], buf[256];
-  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
-  if (!read_proc(path, buf, sizeof buf) || buf[0] < '-' || buf[0] > '9') return false;
-  unsigned long long words[9];
-  int n = 0;
-  for (char *p = buf; *p && n < 9;) {
-    char *end = nullptr;
-    words[n] = strtoull(p, &end, 0);
-    if (end == p) break;
-    n++;
-    p = end;
-  }
-  if (n < 3) return false;
-  *sp = static_cast<uintptr_t>(words[n - 2]);
-  return *sp != 0;
-}
-
-// Whether a and b lie in one mapping of /proc/self/maps (one stack: an
-// alternate signal stack is a mapping of its own).
-bool same_mapping(uintptr_t a, uintptr_t b) {
-  FILE *f = fopen("/proc/self/maps", "re");
-  if (!f) return false;
-  bool same = false;
-  unsigned long lo = 0, hi = 0;
-  char line[512];
-  while (fgets(line, sizeof line, f)) {
-    if (sscanf(line, "%lx-%lx", &lo, &hi) != 2) continue;
-    if (a >= lo && a < hi) {
-      same = b >= lo && b < hi;
-      break;
-    }
-  }
-  fclose(f);
-  return same;
-}
-
 }  // namespace
 
 bool leave_if_abandoned(ThreadRecord *t, uintptr_t sp) {
@@ -171,7 +120,7 @@ bool leave_if_abandoned(ThreadRecord *t, uintptr_t sp) {
   if (sp >= frame)
     // The frame is popped, unless a signal handler runs on an alternate
     // stack (which may sit anywhere) while the section lives below.
-    gone = !on_alternate_signal_stack();
+    gone = sp - frame <= kMaxPoppedDistance && !on_alternate_signal_stack();
   else if (frame - sp > kMaxStackSpan)
     // Not one stack (a fiber's, say): the frame may not even be mapped.
     gone = false;
@@ -183,6 +132,7 @@ bool leave_if_abandoned(ThreadRecord *t, uintptr_t sp) {
   // As at a normal exit: release, so a grace period that sees the change
   // knows the section's reads are done (they were, long ago).
   t->gen.store(t->gen.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  t->entry_sp.store(0, std::memory_order_relaxed);  // ordered by the release below
   t->nest.store(0, std::memory_order_release);
   return true;
 }
@@ -192,8 +142,9 @@ bool in_sled_callback_slow(ThreadRecord *t) {
 }
 
 bool section_abandoned_remote(const ThreadRecord *r) {
-  // Acquire: the entry_sp of the section whose nest the caller saw (stored
-  // before nest on x86; on arm64 the caller has waited long enough).
+  // Acquire: pairs with the release that published entry_sp after the
+  // frame's thread slot (trampolines, sled_dispatch): the slot read below
+  // is the one that frame was given.
   uintptr_t frame = r->entry_sp.load(std::memory_order_acquire);
   int tid = r->owner.load(std::memory_order_acquire);
   if (frame == 0 || tid == 0) return false;
@@ -203,9 +154,11 @@ bool section_abandoned_remote(const ThreadRecord *r) {
   iovec remote{reinterpret_cast<void *>(frame + offsetof(sled_regs, thread)), sizeof slot};
   ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
   if (n < 0 && errno == EFAULT) return true;  // no such frame any more
-  if (n == static_cast<ssize_t>(sizeof slot) && slot != reinterpret_cast<uintptr_t>(r)) return true;
-  uintptr_t sp = 0;
-  return blocked_stack_pointer(tid, &sp) && sp > frame && same_mapping(frame, sp);
+  // A thread blocked in a system call above an intact frame is not taken
+  // as proof: a handler on an alternate stack that lies above the frame in
+  // the same mapping would look the same while the section lives. Such a
+  // thread is noticed at its next traced or sled call (or its exit).
+  return n == static_cast<ssize_t>(sizeof slot) && slot != reinterpret_cast<uintptr_t>(r);
 }
 
 ThreadRecord *thread_record_claim() {

@@ -87,6 +87,15 @@ Scratch &scratch() {
   return *s;
 }
 
+// Set when an allocation failed in this update (under the registry lock):
+// attach_module tells a real shortage (redo later) from -ENOMEM's other
+// meaning here, no memory within call reach (lasting).
+bool g_ran_out_of_memory = false;
+void out_of_memory() {
+  g_ran_out_of_memory = true;
+  set_last_error("out of memory");
+}
+
 uintptr_t literal_addr(const Site &s) { return s.entry - arch::kLiteralSize; }
 
 void members_of(const Site &s, std::vector<sled_ops *> *out) {
@@ -381,7 +390,7 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
   if (err) {
     staged.clear();
     free_new_lists(changes);
-    set_last_error("out of memory");
+    out_of_memory();
     return err;
   }
   // Check and write pinned: no module of the batch can be unmapped while
@@ -404,7 +413,7 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
     });
   } catch (const std::exception &) {  // before any write: write_batch allocates first
     err = -ENOMEM;
-    set_last_error("out of memory");
+    out_of_memory();
   }
   if (err == -ESTALE) {
     set_last_error(
@@ -448,7 +457,7 @@ int apply_deltas(Registry &r, std::vector<Delta> &deltas,
     if (int err = plan_changes(r, deltas, &changes)) return err;
   } catch (const std::exception &) {
     free_new_lists(changes);
-    set_last_error("out of memory");
+    out_of_memory();
     return -ENOMEM;
   }
   return apply_changes(r, changes, deltas, released, false);
@@ -460,7 +469,7 @@ int or_enomem(Fn fn) {
   try {
     return fn();
   } catch (const std::exception &) {
-    set_last_error("out of memory");
+    out_of_memory();
     return -ENOMEM;
   }
 }
@@ -479,8 +488,19 @@ int retrace_ops(Registry &r, OpsState &st, const SiteSet &target) {
     // A module went away behind sled's lock (-ESTALE, nothing written):
     // forget it and aim again. Every caller's target is what the ops
     // selects now (or nothing once unregistered), recomputed the same way.
+    // The refresh attaches new modules for the other ops only: this one's
+    // sites all come from the retry, so a retry that fails leaves nothing
+    // naming it (its caller may then free it).
+    struct Retracing {
+      OpsState &st;
+      explicit Retracing(OpsState &s) : st(s) { st.retracing = true; }
+      ~Retracing() { st.retracing = false; }
+    };
     for (int tries = 0; err == -ESTALE && tries < 3; tries++) {
-      refresh_modules(r, true, false);
+      {
+        Retracing guard(st);
+        refresh_modules(r, true, false);
+      }
       SiteSet again = st.registered ? traced_sites(all_modules(r), st) : SiteSet{};
       err = retrace_ops_now(r, st, again);
     }
@@ -488,8 +508,11 @@ int retrace_ops(Registry &r, OpsState &st, const SiteSet &target) {
   });
 }
 
-int attach_module(Registry &r, Module &m) {
-  return or_enomem([&] { return attach_module_now(r, m); });
+int attach_module(Registry &r, Module &m, bool *ran_out) {
+  g_ran_out_of_memory = false;
+  int err = or_enomem([&] { return attach_module_now(r, m); });
+  if (ran_out) *ran_out = g_ran_out_of_memory;
+  return err;
 }
 
 int switch_strategy(Registry &r, Strategy to) {
@@ -548,7 +571,7 @@ int attach_module_now(Registry &r, Module &m) {
   deltas.clear();
   Module *mods[] = {&m};
   for (auto &st : r.ops) {
-    if (!st->registered) continue;
+    if (!st->registered || st->retracing) continue;  // retrace_ops adds its own
     for (Site *s : traced_sites(mods, *st)) deltas.push_back(Delta{s, &m, st.get(), true});
   }
   if (deltas.empty()) return 0;
@@ -558,19 +581,21 @@ int attach_module_now(Registry &r, Module &m) {
 }  // namespace
 
 int retire_module(Registry &r, Module &m) {
-  std::vector<Delta> &deltas = scratch().deltas;
-  deltas.clear();
-  const Site *lo = m.sites.data(), *hi = m.sites.data() + m.sites.size();
-  for (auto &st : r.ops)
-    for (Site *s : st->traced)
-      if (s >= lo && s < hi) deltas.push_back(Delta{s, &m, st.get(), false});
-  if (!deltas.empty()) {
-    int err = apply_deltas(r, deltas, {});
-    // -ESTALE: already unloaded, nothing to disable; forget it as it is.
-    if (err && err != -ESTALE) return err;
-  }
-  detach_module(r, m);
-  return 0;
+  return or_enomem([&] {
+    std::vector<Delta> &deltas = scratch().deltas;
+    deltas.clear();
+    const Site *lo = m.sites.data(), *hi = m.sites.data() + m.sites.size();
+    for (auto &st : r.ops)
+      for (Site *s : st->traced)
+        if (s >= lo && s < hi) deltas.push_back(Delta{s, &m, st.get(), false});
+    if (!deltas.empty()) {
+      int err = apply_deltas(r, deltas, {});
+      // -ESTALE: already unloaded, nothing to disable; forget it as it is.
+      if (err && err != -ESTALE) return err;
+    }
+    detach_module(r, m);
+    return 0;
+  });
 }
 
 void detach_module(Registry &r, Module &m) {

@@ -12,8 +12,10 @@ namespace sled {
 // Moves st's traced set to `target` (sorted). 0 or negative errno; on
 // failure nothing is patched and st.traced is unchanged.
 int retrace_ops(Registry &r, OpsState &st, const SiteSet &target);
-// Gives a newly added module's sites to every registered ops that selects them.
-int attach_module(Registry &r, Module &m);
+// Gives a newly added module's sites to every registered ops that selects
+// them. *ran_out: an allocation failed (nothing changed; try again later),
+// as opposed to a lasting refusal such as no memory within call reach.
+int attach_module(Registry &r, Module &m, bool *ran_out = nullptr);
 // Forgets a module that is gone from memory (no text is written).
 void detach_module(Registry &r, Module &m);
 // Disables every site of a module that is about to be unloaded (a normal

@@ -99,13 +99,17 @@
         cbz     x10, .Lslow\@
         ldr     w11, [x10, #SLED_THREAD_NEST]
         cbnz    w11, .Lslow\@
-        /* The frame first, then nest: a grace period that sees nest > 0
-         * may check the frame's thread slot (abandoned sections). */
-        str     x10, [sp, #SLED_FRAME_THREAD]
-        mov     x11, sp
-        str     x11, [x10, #SLED_THREAD_ENTRY_SP] /* this frame: longjmp detection */
         mov     w11, #1
         str     w11, [x10, #SLED_THREAD_NEST]   /* enter the read section */
+        /* Then record the frame: its thread slot, then entry_sp with
+         * release, so a grace period that reads entry_sp (acquire) finds
+         * the slot naming the record. A signal landing before entry_sp is
+         * set finds nest > 0 and entry_sp 0 (cleared at every exit), which
+         * reads as live: never as abandoned. */
+        str     x10, [sp, #SLED_FRAME_THREAD]
+        mov     x11, sp
+        add     x12, x10, #SLED_THREAD_ENTRY_SP
+        stlr    x11, [x12]                      /* this frame: longjmp detection */
 .if \kind == KIND_CALLOPS
         ldr     x2, [x0]                        /* then read the ops */
 .elseif \kind == KIND_LIST
@@ -134,7 +138,9 @@
         ldr     x10, [sp, #SLED_FRAME_THREAD]
         ldr     w11, [x10, #SLED_THREAD_GEN]
         add     w11, w11, #1
-        str     w11, [x10, #SLED_THREAD_GEN]
+        add     x12, x10, #SLED_THREAD_GEN
+        stlr    w11, [x12]                      /* gen: release, as in sled_dispatch */
+        str     xzr, [x10, #SLED_THREAD_ENTRY_SP] /* no recorded frame outside a section */
         add     x10, x10, #SLED_THREAD_NEST
         stlr    wzr, [x10]                      /* leave: a release store */
         b       .Lreturn\@

@@ -24,9 +24,12 @@
 //
 // No int3 and no SIGTRAP handler: nothing here depends on the program's
 // signal masks, its own SIGTRAP handlers or a debugger. If a sync fails
-// (membarrier forbidden by a seccomp filter installed meanwhile), every write
-// of the batch is undone with the same atomic stores and the error returned:
-// poke_live either applies the whole batch or none of it.
+// (membarrier forbidden by a seccomp filter installed meanwhile), the batch
+// is undone as far as it safely can be without one, and the error returned:
+// whole sites get their old instruction back (one atomic store, as
+// forwards); a stepped site whose tail was already rewritten is left at
+// `jmp .+5` (a thread may hold the new tail prefetched, so the old head must
+// not come back unsynced): it skips the call, as a disabled site does.
 //
 // This file owns the text writes; it decides nothing about sites.
 #include <cpuid.h>
@@ -58,8 +61,9 @@ bool has_cmpxchg16b() {
 
 // Text accesses are in assembly so sanitizers never see them (they keep no
 // shadow for text pages). Each store below is single-copy atomic: aligned
-// (or, for the 2-byte store, inside one 8-byte word) and locked where it
-// must compare.
+// and locked where it must compare; the 2-byte store goes to a site at
+// entry + 4 with the entry 8-aligned (stepped sites only), so it never
+// crosses an 8-byte word, let alone a cache line.
 void store_byte(uintptr_t addr, uint8_t v) {
   asm volatile("movb %1, (%0)" : : "r"(addr), "q"(v) : "memory");
 }
@@ -183,11 +187,7 @@ int poke_live(std::span<const CodeWrite> writes) {
       return err;
     }
     b.tails(true);
-    if (int err = sync_core()) {
-      b.tails(false);  // still behind the jmp
-      b.stepped_heads(false);
-      return err;
-    }
+    if (int err = sync_core()) return err;  // stepped sites stay at jmp (above)
   }
   int err = 0;
   size_t wholes = b.wholes_forward(&err);
@@ -196,12 +196,9 @@ int poke_live(std::span<const CodeWrite> writes) {
   if (err) {
     // Back to the old instructions, each with the same kind of atomic store
     // that put the new one in: every thread still sees one whole instruction.
+    // Stepped sites go back to jmp only (see the top of this file).
     b.wholes_back(wholes);
-    if (b.any_stepped) {
-      b.heads_to_jmp();
-      b.tails(false);
-      b.stepped_heads(false);
-    }
+    if (b.any_stepped) b.heads_to_jmp();
   }
   return err;
 }

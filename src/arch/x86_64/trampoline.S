@@ -98,11 +98,14 @@
         jz      .Lslow\@
         cmpl    $0, SLED_THREAD_NEST(%r11)
         jne     .Lslow\@
-        /* The frame first, then nest: a grace period that sees nest > 0
-         * may check the frame's thread slot (abandoned sections). */
+        movl    $1, SLED_THREAD_NEST(%r11)      /* enter the read section */
+        /* Then record the frame, its thread slot before entry_sp (x86
+         * keeps stores in order): a grace period that reads entry_sp finds
+         * the slot naming the record. A signal landing before entry_sp is
+         * set finds nest > 0 and entry_sp 0 (cleared at every exit), which
+         * reads as live: never as abandoned. */
         mov     %r11, SLED_FRAME_THREAD(%rsp)
         mov     %rsp, SLED_THREAD_ENTRY_SP(%r11) /* this frame: longjmp detection */
-        movl    $1, SLED_THREAD_NEST(%r11)      /* enter the read section */
 .if \kind == KIND_CALLOPS
         mov     (%rdi), %rdx                    /* then read the ops */
 .elseif \kind == KIND_LIST
@@ -128,6 +131,7 @@
 .Lleave\@:
         mov     SLED_FRAME_THREAD(%rsp), %r11
         incl    SLED_THREAD_GEN(%r11)
+        movq    $0, SLED_THREAD_ENTRY_SP(%r11)  /* no recorded frame outside a section */
         movl    $0, SLED_THREAD_NEST(%r11)      /* leave: a release store on x86 */
         jmp     .Lreturn\@
 #endif
