@@ -1,5 +1,8 @@
 // The public C API: argument checks, locking, and the calls into the
 // registry, matcher and update plan. Never throws, never aborts.
+#include <sys/uio.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -12,6 +15,7 @@
 #include "core/lifecycle.h"
 #include "core/list_walker.h"
 #include "core/matcher.h"
+#include "core/module_identity.h"
 #include "core/module_index.h"
 #include "core/oom.h"
 #include "core/registry.h"
@@ -63,9 +67,24 @@ void fill_info(const Module &m, const Site &s, sled_site_info *out, bool with_by
   out->dispatch = !out->enabled || nr_ops == 0 ? SLED_DISPATCH_NONE
                   : nr_ops == 1                ? SLED_DISPATCH_DIRECT
                                                : SLED_DISPATCH_LIST;
-  if (with_bytes && s.refusal != SLED_SITE_OUT_OF_SEGMENT)
-    std::memcpy(out->bytes, reinterpret_cast<const void *>(s.entry - arch::kLiteralSize),
-                sizeof out->bytes);
+  if (with_bytes && s.refusal != SLED_SITE_OUT_OF_SEGMENT) {
+    // Through the kernel, not a load: a library closed from a callback
+    // (which sled notices only at its next refresh) may be unmapped now;
+    // its bytes then read as zero instead of faulting.
+    // Where the call is unavailable (qemu-user, sandboxes), a copy made
+    // pinned, after checking the module is still the same load.
+    iovec local{out->bytes, sizeof out->bytes};
+    iovec remote{reinterpret_cast<void *>(s.entry - arch::kLiteralSize), sizeof out->bytes};
+    ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    if (n < 0 && errno != EFAULT) {
+      Module *self[] = {const_cast<Module *>(&m)};
+      n = with_modules_pinned(self, [&] {
+        std::memcpy(out->bytes, remote.iov_base, sizeof out->bytes);
+        return static_cast<int>(sizeof out->bytes);
+      });
+    }
+    if (n != static_cast<ssize_t>(sizeof out->bytes)) std::memset(out->bytes, 0, sizeof out->bytes);
+  }
 }
 
 // Calls that change state or hand out sled's tables refuse from a callback
