@@ -130,7 +130,7 @@ void store_tail(uintptr_t addr, const uint8_t *insn) {
 }
 
 // The passes of one batch, forwards (apply) or backwards (undo after a
-// failed sync). `done` counts how far the forward run got.
+// failed sync, as far as the top of this file allows).
 struct Batch {
   std::span<const CodeWrite> writes;
   bool any_stepped = false;
@@ -139,9 +139,10 @@ struct Batch {
     for (const CodeWrite &w : writes)
       if (method_for(w.addr) == Method::kStepped) store_u16(w.addr, head_of(kJmpOver));
   }
-  void tails(bool forward) const {
+  // Forwards only: once a tail is rewritten, an undo stops at the jmp.
+  void new_tails() const {
     for (const CodeWrite &w : writes)
-      if (method_for(w.addr) == Method::kStepped) store_tail(w.addr, forward ? w.new_ : w.old);
+      if (method_for(w.addr) == Method::kStepped) store_tail(w.addr, w.new_);
   }
   void stepped_heads(bool forward) const {
     for (const CodeWrite &w : writes)
@@ -186,7 +187,7 @@ int poke_live(std::span<const CodeWrite> writes) {
       b.stepped_heads(false);  // the tails were never touched
       return err;
     }
-    b.tails(true);
+    b.new_tails();
     if (int err = sync_core()) return err;  // stepped sites stay at jmp (above)
   }
   int err = 0;
