@@ -40,6 +40,9 @@ int start(const Options &opts);  // -EBUSY if already started
 int stop();                      // drains everything, writes symbols + footer
 int snapshot();                  // writes every buffer now
 bool active();
+// A named blob stored in the trace at stop (e.g. the profile tracer's
+// table: section "profile"); a later call with the same name replaces it.
+int add_section(const std::string &name, const std::string &bytes);
 
 // Global recording switch (traceon/traceoff); on at start.
 void set_enabled(bool on);
