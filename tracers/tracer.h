@@ -28,9 +28,7 @@ extern const Tracer function_tracer;
 extern const Tracer function_graph_tracer;
 extern const Tracer profile_tracer;
 
-// A message for sled_trace_last_error-style reporting (thread-local text
-// returned by the trace API's callers through sled_last_error is the
-// engine's; the tracers keep their own and trace_api.cc prints it).
+// The calling thread's message for sled_trace_last_error().
 void set_error(const std::string &message);
 const char *last_error();
 

@@ -8,8 +8,8 @@
  * injections below. Options are "key=value" words separated by spaces;
  * pattern lists inside a value are separated by commas (sled.h's globs).
  *
- * Every call returns 0 or a negative errno code (sled_last_error says
- * more); an unknown tracer, option or malformed value is -EINVAL and
+ * Every call returns 0 or a negative errno code (sled_trace_last_error
+ * says more); an unknown tracer, option or malformed value is -EINVAL and
  * changes nothing. None may be called from a sled callback (-EDEADLK). */
 #ifndef SLED_TRACE_H
 #define SLED_TRACE_H
@@ -77,6 +77,9 @@ typedef struct sled_profile_entry {
   uint64_t max_ns;
 } sled_profile_entry;
 SLED_API int sled_profile_read(int (*fn)(const sled_profile_entry *e, void *arg), void *arg);
+
+/* The calling thread's last failure of a call above, in words. */
+SLED_API const char *sled_trace_last_error(void);
 
 /* Events recorded and lost so far, all threads. */
 typedef struct sled_trace_stats {
