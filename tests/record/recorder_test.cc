@@ -516,3 +516,68 @@ TEST(RecordSnapshot, RequestedSnapshotIsTakenByTheWriterThread) {
 }
 
 }  // namespace
+
+namespace {
+
+uint64_t mono_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+bool cpuinfo_has(const std::string &flag) {
+  std::string s = rectest::read_file("/proc/cpuinfo");
+  return s.find(" " + flag + " ") != std::string::npos ||
+         s.find(" " + flag + "\n") != std::string::npos;
+}
+
+// Each clock: the trace says which one it used, and an event stamped
+// between two CLOCK_MONOTONIC readings converts to a time between them
+// (within 1 ms: the calibration pairs' error is far below that).
+void check_clock(rec::ClockKind kind, sled::reader::Clock expected) {
+  TempDir dir;
+  rec::Options o = options(dir.path);
+  o.clock = kind;
+  ASSERT_EQ(rec::start(o), 0);
+  rec::Writer *w = rec::thread_writer();
+  ASSERT_NE(w, nullptr);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  uint64_t m0 = mono_ns();
+  uint64_t t = rec::now();
+  uint64_t m1 = mono_ns();
+  rec::entry(w, t, 0x1234, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(rec::stop(), 0);
+  Trace tr = open_ok(dir.path);
+  EXPECT_EQ(tr.header().clock, expected);
+  auto ev = events_of(tr, rectest::gettid_());
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].ticks, t);
+  EXPECT_GE(ev[0].ns + 1000000, m0);
+  EXPECT_LE(ev[0].ns, m1 + 1000000);
+  if (expected == sled::reader::Clock::monotonic) EXPECT_EQ(ev[0].ns, t);
+  EXPECT_GT(tr.header().ticks_per_second, 0u);
+}
+
+TEST(RecordClock, MonotonicForced) {
+  check_clock(rec::ClockKind::monotonic, sled::reader::Clock::monotonic);
+}
+
+TEST(RecordClock, AutomaticPicksTheInvariantCounter) {
+#if defined(__aarch64__)
+  check_clock(rec::ClockKind::automatic, sled::reader::Clock::cntvct);
+#else
+  // Linux shows CPUID's invariant-TSC bit as constant_tsc + nonstop_tsc.
+  bool invariant = cpuinfo_has("constant_tsc") && cpuinfo_has("nonstop_tsc");
+  check_clock(rec::ClockKind::automatic,
+              invariant ? sled::reader::Clock::tsc : sled::reader::Clock::monotonic);
+  if (!invariant) {
+    TempDir dir;
+    rec::Options o = options(dir.path);
+    o.clock = rec::ClockKind::tsc;
+    EXPECT_EQ(rec::start(o), -ENOTSUP);
+  }
+#endif
+}
+
+}  // namespace
