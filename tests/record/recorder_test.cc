@@ -361,7 +361,7 @@ TEST(RecordThreads, ExitedThreadKeepsItsEvents) {
   t.join();
   // Within a few liveness checks (100 ms apart) the end record is written.
   bool exited = false;
-  for (int i = 0; i < 300 && !exited; i++) {
+  for (int i = 0; i < 1000 && !exited; i++) {  // up to 10 s (qemu, sanitizers)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     auto r = Trace::open(dir.path);
     exited = r.ok() && r->thread(tid) && r->thread(tid)->exited;
@@ -506,7 +506,7 @@ TEST(RecordSnapshot, RequestedSnapshotIsTakenByTheWriterThread) {
   for (uint64_t i = 0; i < 10; i++) rec::entry(w, i, 0x10000 + i, 0);
   rec::request_snapshot();
   size_t seen = 0;
-  for (int k = 0; k < 500 && seen < 10; k++) {
+  for (int k = 0; k < 2000 && seen < 10; k++) {  // up to 10 s
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     auto r = Trace::open(dir.path);
     if (r.ok() && r->thread(rectest::gettid_())) seen = events_of(*r, rectest::gettid_()).size();

@@ -258,6 +258,7 @@ int start_locked(const Options &opts) {
     return -rc;
   }
   s->thread_started = true;
+  pthread_setname_np(s->thread, "sled-writer");
   g_session = s;
   g_last_id = geo.session;
   g_geometry = geo;
