@@ -442,6 +442,11 @@ TEST(RecordFork, ChildForgetsTheParentsSession) {
   if (pid == 0) {
     int bad = 0;
     if (rec::active() || rec::thread_writer() != nullptr) bad |= 1;
+#if defined(SLED_TSAN)
+    // TSan cannot start a thread (the writer) in the child of a
+    // multi-threaded process; the rest of the test runs elsewhere.
+    _exit(bad);
+#endif
     if (rec::start(options(child_dir.path)) != 0) bad |= 2;
     rec::Writer *cw = rec::thread_writer();
     if (!cw || cw == w) bad |= 4;
@@ -455,10 +460,14 @@ TEST(RecordFork, ChildForgetsTheParentsSession) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
   rec::entry(rec::thread_writer(), 3, 0x300, 0);
   ASSERT_EQ(rec::stop(), 0);
-  Trace parent = open_ok(dir.path), child = open_ok(child_dir.path);
+  Trace parent = open_ok(dir.path);
   auto pe = events_of(parent, rectest::gettid_());
   ASSERT_EQ(pe.size(), 2u);
   EXPECT_EQ(pe[1].ip, 0x300u);
+#if defined(SLED_TSAN)
+  return;
+#endif
+  Trace child = open_ok(child_dir.path);
   ASSERT_EQ(child.thread_ids().size(), 1u);
   auto ce = events_of(child, child.thread_ids()[0]);
   ASSERT_EQ(ce.size(), 1u);
