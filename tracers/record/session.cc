@@ -289,7 +289,10 @@ int stop_locked(const std::string *symbols) {
     s->quit = true;
   }
   s->wake.notify_all();
-  pthread_join(s->thread, nullptr);
+  if (s->thread_started) {  // not again after a stop cut short by bad_alloc
+    pthread_join(s->thread, nullptr);
+    s->thread_started = false;
+  }
   std::unique_lock<std::mutex> lk(s->ctl);
   snapshot_locked(*s, symbols);
   Stats st = stats_locked(*s);
