@@ -26,6 +26,7 @@
  * state 1 and overhead in ns over state 1, and the real time per call.
  */
 #include <benchmark/benchmark.h>
+#include <sled/graph.h>
 #include <sled/sled.h>
 #include <unistd.h>
 
@@ -39,7 +40,6 @@
 #include <vector>
 
 #include "tiny.h"
-#include <sled/graph.h>
 
 #if SLED_BENCH_FLOORS
 extern "C" int floor_call_ret(int x);
@@ -188,10 +188,10 @@ void two_ops(benchmark::State& state) {
 class ScopedGraphOps {
  public:
   explicit ScopedGraphOps(const char* filter, bool hook_return) {
-    gops_.entry = hook_return ? [](uintptr_t, uintptr_t, sled_graph_ops*, sled_regs*,
-                                   uint64_t*) { return 1; }
-                              : [](uintptr_t, uintptr_t, sled_graph_ops*, sled_regs*,
-                                   uint64_t*) { return 0; };
+    gops_.entry =
+        hook_return
+            ? [](uintptr_t, uintptr_t, sled_graph_ops*, sled_regs*, uint64_t*) { return 1; }
+            : [](uintptr_t, uintptr_t, sled_graph_ops*, sled_regs*, uint64_t*) { return 0; };
     gops_.ret = [](const sled_graph_ret*, sled_graph_ops*) {};
     if (int rc = sled_set_filter(&gops_.ops, filter, 1); rc < 0)
       error_ = describe("sled_set_filter", rc);
