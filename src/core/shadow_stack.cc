@@ -11,17 +11,13 @@
 
 #include <new>
 
+__thread sled::graph::ShadowStack *sled_shadow_stack = nullptr;  // shadow_stack.h
+
 namespace sled::graph {
 namespace {
 
 std::atomic<ShadowStack *> g_stacks{nullptr};
 std::atomic<unsigned> g_default_depth{1024};
-
-// The owner thread's pointer: null before its first hooked call, kExited
-// after its exit hook (calls made by later TLS destructors are not hooked,
-// so nothing is left pending on a stack about to be recycled).
-ShadowStack *const kExited = reinterpret_cast<ShadowStack *>(1);
-__thread ShadowStack *t_stack __attribute__((tls_model("initial-exec"))) = nullptr;
 
 int gettid_raw() { return static_cast<int>(syscall(SYS_gettid)); }
 
@@ -129,14 +125,9 @@ ShadowStack *claim(int tid) {
 
 }  // namespace
 
-ShadowStack *existing_stack() {
-  ShadowStack *s = t_stack;
-  return s == kExited ? nullptr : s;
-}
-
 void release_current_stack() {
   ShadowStack *s = existing_stack();
-  t_stack = kExited;
+  sled_shadow_stack = kExited;
   if (!s) return;
   // Frames still pending would be lost with a reused stack: keep such a
   // stack out of reuse (the flush before this leaves none).
@@ -146,15 +137,15 @@ void release_current_stack() {
   s->owner.store(0, std::memory_order_release);
 }
 
-ShadowStack *current_stack() {
-  ShadowStack *s = t_stack;
-  if (__builtin_expect(s != nullptr, 1)) return s == kExited ? nullptr : s;
+ShadowStack *claim_current_stack() {
+  ShadowStack *s = sled_shadow_stack;
+  if (s != nullptr) return s == kExited ? nullptr : s;
   int tid = gettid_raw();
   s = claim(tid);
   if (!s) return nullptr;
   uintptr_t here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   find_home(here, &s->home_lo, &s->home_hi);
-  t_stack = s;
+  sled_shadow_stack = s;
   return s;
 }
 
