@@ -12,12 +12,14 @@
 #include "arch/frame.h"
 #include "core/error.h"
 #include "core/grace.h"
+#include "core/graph_internal.h"
 #include "core/lifecycle.h"
 #include "core/list_walker.h"
 #include "core/matcher.h"
 #include "core/module_identity.h"
 #include "core/module_index.h"
 #include "core/oom.h"
+#include "core/reclaim.h"
 #include "core/registry.h"
 #include "core/thread_state.h"
 #include "core/update.h"
@@ -180,14 +182,22 @@ int forget_ops(Registry &r, OpsState *st) {
     if (int err = walker_publish(r, r.strategy != Strategy::kCallops, &retired)) return err;
     retired.push_back(const_cast<IpSet *>(st->ips));
     st->ips = nullptr;
-    synchronize();
-    walker_free(retired);
+    if (reclaim_deferring()) {
+      reclaim_frees(retired);
+    } else {
+      synchronize();
+      walker_free(retired);
+    }
   } else if (st->ips) {
     // Only an older snapshot may name it: free after a grace period.
     void *ips = const_cast<IpSet *>(st->ips);
     st->ips = nullptr;
-    synchronize();
-    free(ips);
+    if (reclaim_deferring()) {
+      reclaim_free(ips);
+    } else {
+      synchronize();
+      free(ips);
+    }
   }
   std::erase_if(r.ops, [&](const std::unique_ptr<OpsState> &p) { return p.get() == st; });
   return 0;
@@ -206,6 +216,11 @@ int sled_register_ops(sled_ops *ops) try {
   Registry &r = registry();
   RegistryLock lock;
   if (int err = enter(r)) return err;
+  if (reclaim_pending(ops)) {
+    set_last_error("ops %p: its asynchronous unregister has not completed",
+                   static_cast<void *>(ops));
+    return -EBUSY;
+  }
   OpsState *st = r.find_ops(ops);
   if (st && st->registered) {
     set_last_error("ops %p is already registered", static_cast<void *>(ops));
@@ -254,6 +269,42 @@ int sled_unregister_ops(sled_ops *ops) try {
 }
 SLED_CATCH_OOM(-ENOMEM)
 
+int sled_unregister_ops_async(sled_ops *ops, void (*done)(sled_ops *, void *), void *arg) try {
+  if (!ops) return -EINVAL;
+  if (in_sled_callback()) return -EDEADLK;
+  {
+    Registry &r = registry();
+    RegistryLock lock;
+    if (int err = enter(r)) return err;
+    OpsState *st = r.find_ops(ops);
+    if (!st || !st->registered) {
+      if (st) forget_ops(r, st);
+      set_last_error("ops %p is not registered", static_cast<void *>(ops));
+      return -ENOENT;
+    }
+    if (int err = reclaim_reserve(4)) return out_of_memory(err);
+    DeferScope defer;
+    st->registered = false;
+    if (int err = retrace_ops(r, *st, {})) {
+      st->registered = true;
+      return err;
+    }
+    if (int err = forget_ops(r, st)) {
+      st->registered = true;
+      return err;
+    }
+    reclaim_done(ops, done, arg);
+  }
+  if (reclaim_kick() < 0) {
+    // No reclaim thread (thread limit): run the grace period here.
+    RegistryLock lock;
+    synchronize();
+    reclaim_kick();  // the callbacks then run on the next kick that works
+  }
+  return 0;
+}
+SLED_CATCH_OOM(-ENOMEM)
+
 int sled_set_filter(sled_ops *ops, const char *patterns, int reset) try {
   return set_patterns(ops, patterns, reset, false);
 }
@@ -288,7 +339,10 @@ const char *sled_get_strategy(void) {
 uintptr_t sled_regs_arg(const sled_regs *regs, unsigned n) {
   return regs && n < SLED_REGS_MAX_ARGS ? regs->arg(n) : 0;
 }
-uintptr_t sled_regs_return_address(const sled_regs *regs) { return regs ? regs->parent_ip() : 0; }
+uintptr_t sled_regs_return_address(const sled_regs *regs) {
+  // A graph ops earlier in the list may have hooked the return already.
+  return regs ? graph::real_return_address(regs->return_sp(), regs->parent_ip()) : 0;
+}
 uintptr_t sled_regs_stack_pointer(const sled_regs *regs) { return regs ? regs->sp() : 0; }
 uintptr_t sled_regs_ip(const sled_regs *regs) { return regs ? regs->ip() : 0; }
 int sled_regs_set_ip(sled_regs *regs, uintptr_t new_ip) {
