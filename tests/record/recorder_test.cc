@@ -420,6 +420,11 @@ TEST(RecordCrash, SigkilledRecorderLeavesReadableTrace) {
   EXPECT_EQ(tr.thread(tr.thread_ids()[0])->lost, 0u);
   for (size_t i = 0; i < ev.size(); i++) ASSERT_EQ(ev[i].ip, 0x10000 + i);
   EXPECT_EQ(tr.header().pid, static_cast<uint32_t>(pid));
+  // The symbol table written at start: a killed process's trace still
+  // names its functions.
+  const sled::reader::Symbol *beta = tr.symbol_at(addr(rec_fix_beta));
+  ASSERT_NE(beta, nullptr);
+  EXPECT_EQ(beta->name, "rec_fix_beta");
   auto strict = Trace::open(dir.path, {.strict = true});
   EXPECT_FALSE(strict.ok());
   EXPECT_NE(strict.error.find("footer"), std::string::npos) << strict.error;

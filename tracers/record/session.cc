@@ -225,7 +225,7 @@ void forget_session_in_child() {
   new (&g_api) std::mutex;
 }
 
-int start_locked(const Options &opts) {
+int start_locked(const Options &opts, const std::string *symbols) {
   if (g_session) return -EBUSY;
   static bool atfork_once = pthread_atfork(nullptr, nullptr, forget_session_in_child) == 0;
   (void)atfork_once;
@@ -256,6 +256,13 @@ int start_locked(const Options &opts) {
     return rc;
   }
   s->last_clock_ns = p1.mono_ns;
+  // The symbols of the modules loaded now, so that a trace cut by a crash
+  // or SIGKILL still names its functions (snapshots and stop write newer
+  // tables).
+  if (symbols && (rc = s->file.append(fmt::rec_symbols, *symbols)) < 0) {
+    delete s;
+    return rc;
+  }
   // The writer thread takes no signal: handlers run on the program's
   // threads, where they may be traced.
   sigset_t all, old;
@@ -339,8 +346,10 @@ void publish_writer(Writer *w) {
 }
 
 int start(const Options &opts) try {
+  std::string buf;
+  const std::string *symbols = symbols_for(&buf);  // before our lock, as stop does
   std::lock_guard<std::mutex> lk(g_api);
-  return start_locked(opts);
+  return start_locked(opts, symbols);
 } catch (const std::bad_alloc &) {
   return -ENOMEM;
 } catch (const std::length_error &) {
