@@ -13,6 +13,7 @@
 // Each figure is the best of 7 samples of 1M calls.
 #include <sled/graph.h>
 #include <sled/trace.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>

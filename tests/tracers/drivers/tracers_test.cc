@@ -281,8 +281,10 @@ TEST_P(Triggers, StacktraceHasTheCallers) {
 
 TEST_P(Triggers, SnapshotMarksAndWrites) {
   ASSERT_EQ(sled_trigger_add("trc_mark:snapshot:1"), 0) << sled_trace_last_error();
+  int64_t before = trc_test::snapshots_requested();
   trc_mark();
   trc_mark();
+  if (before >= 0) EXPECT_EQ(trc_test::snapshots_requested(), before + 1);
   Close();
   EXPECT_EQ(one_thread(dir_), (Lines{"snapshot @trc_mark"}));
 }
