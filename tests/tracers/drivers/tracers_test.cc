@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -72,6 +73,8 @@ class Session : public ::testing::TestWithParam<const char *> {
     if (open_) EXPECT_EQ(sled_trace_close(), 0) << sled_trace_last_error();
     sled_trigger_clear();
     sled_set_strategy("callops");
+    // Kept when the test failed, to look at.
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
   }
   // Closes the session (stopping every tracer and trigger).
   void Close() {
@@ -347,6 +350,7 @@ TEST(SessionApi, Misuse) {
   EXPECT_GE(st.events, 1u);
   EXPECT_EQ(sled_trace_close(), 0) << sled_trace_last_error();
   EXPECT_EQ(sled_trace_close(), -ENOTCONN);
+  std::filesystem::remove_all("trc.SessionApi.Misuse");
 }
 
 TEST(SessionApi, BadOptionsAreEinvalAndChangeNothing) {
@@ -393,6 +397,7 @@ TEST(SessionApi, BadOptionsAreEinvalAndChangeNothing) {
   EXPECT_EQ(sled_tracer_start("function_graph", "filter=trc_leaf"), 0) << sled_trace_last_error();
   EXPECT_EQ(trc_leaf(1), 2);
   EXPECT_EQ(sled_trace_close(), 0) << sled_trace_last_error();
+  std::filesystem::remove_all("trc.SessionApi.BadOptions");
 }
 
 // A sled callback calling the tracer API gets -EDEADLK at once.
