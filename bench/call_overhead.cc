@@ -26,6 +26,7 @@
  * state 1 and overhead in ns over state 1, and the real time per call.
  */
 #include <benchmark/benchmark.h>
+#include <sled/graph.h>
 #include <sled/sled.h>
 #include <unistd.h>
 
@@ -182,6 +183,51 @@ void two_ops(benchmark::State& state) {
     call_loop<tiny_traced>(state);
 }
 
+/* Graph ops: the return hooked (one shadow-stack push and pop, the
+ * return handler, one mispredicted return), empty callbacks. */
+class ScopedGraphOps {
+ public:
+  explicit ScopedGraphOps(const char* filter, bool hook_return) {
+    gops_.entry =
+        hook_return
+            ? [](uintptr_t, uintptr_t, sled_graph_ops*, sled_regs*, uint64_t*) { return 1; }
+            : [](uintptr_t, uintptr_t, sled_graph_ops*, sled_regs*, uint64_t*) { return 0; };
+    gops_.ret = [](const sled_graph_ret*, sled_graph_ops*) {};
+    if (int rc = sled_set_filter(&gops_.ops, filter, 1); rc < 0)
+      error_ = describe("sled_set_filter", rc);
+    else if (rc = sled_register_graph_ops(&gops_); rc < 0)
+      error_ = describe("sled_register_graph_ops", rc);
+    else
+      registered_ = true;
+  }
+  ScopedGraphOps(const ScopedGraphOps&) = delete;
+  ScopedGraphOps& operator=(const ScopedGraphOps&) = delete;
+  ~ScopedGraphOps() {
+    if (registered_) (void)sled_unregister_graph_ops(&gops_);
+  }
+  bool ready(benchmark::State& state) const {
+    if (!registered_) state.SkipWithError(error_.c_str());
+    return registered_;
+  }
+
+ private:
+  sled_graph_ops gops_{};
+  bool registered_ = false;
+  std::string error_;
+};
+
+void graph_declined(benchmark::State& state) {
+  ScopedGraphOps g("tiny_traced", false);
+  if (g.ready(state) && expect_site(state, tiny_traced, "tiny_traced", 1))
+    call_loop<tiny_traced>(state);
+}
+
+void graph_hooked(benchmark::State& state) {
+  ScopedGraphOps g("tiny_traced", true);
+  if (g.ready(state) && expect_site(state, tiny_traced, "tiny_traced", 1))
+    call_loop<tiny_traced>(state);
+}
+
 #if SLED_BENCH_FLOORS
 void floor_ret(benchmark::State& state) { call_loop<floor_call_ret>(state); }
 void floor_save(benchmark::State& state) { call_loop<floor_save_call>(state); }
@@ -201,6 +247,8 @@ constexpr Row kRows[] = {
     {"3s_one_ops_saves_regs", "3s. one ops, SAVES_REGS (preserve_all)", one_ops_saves_regs},
     {"4_ops_elsewhere", "4. ops on another function only", ops_elsewhere},
     {"5_two_ops", "5. two ops on this function", two_ops},
+    {"6_graph_declined", "6. graph ops, entry declines the return", graph_declined},
+    {"7_graph_hooked", "7. graph ops, return hooked, empty callbacks", graph_hooked},
 #if SLED_BENCH_FLOORS
     {"F1_floor_call_ret", "F1. floor: call to a stub that returns", floor_ret},
     {"F2_floor_save_call", "F2. floor: stub saves 8 GPRs, calls empty C handler", floor_save},
