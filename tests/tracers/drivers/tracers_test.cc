@@ -282,6 +282,23 @@ TEST_P(Triggers, StacktraceHasTheCallers) {
   EXPECT_EQ(ev[0].names[4], "trc_driver_calls_stack");
 }
 
+TEST_P(Triggers, StacktraceThroughHookedReturns) {
+  // The callers' return addresses are sled's return handler while
+  // function_graph hooks them: the stack must still name the real callers.
+  Start("function_graph", "filter=trc_stack_*");
+  ASSERT_EQ(sled_trigger_add("trc_mark:stacktrace"), 0) << sled_trace_last_error();
+  EXPECT_EQ(trc_driver_calls_stack(), 3);
+  Close();
+  std::vector<Event> ev = events_of_one_thread(dir_);
+  ASSERT_EQ(ev.size(), 7u);
+  ASSERT_GE(ev[3].names.size(), 5u);
+  ev[3].names.resize(5);  // then the test framework's frames
+  EXPECT_EQ(render(ev), (Lines{"> trc_stack_c", "> trc_stack_b", "> trc_stack_a",
+                               "stack trc_mark trc_stack_a trc_stack_b trc_stack_c "
+                               "trc_driver_calls_stack",
+                               "< trc_stack_a", "< trc_stack_b", "< trc_stack_c"}));
+}
+
 TEST_P(Triggers, SnapshotMarksAndWrites) {
   ASSERT_EQ(sled_trigger_add("trc_mark:snapshot:1"), 0) << sled_trace_last_error();
   int64_t before = trc_test::snapshots_requested();
