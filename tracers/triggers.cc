@@ -17,7 +17,10 @@
 // invent callers, and following a non-pointer rbp may fault; the unwinder
 // follows CFI, which sled's trampolines and every compiled frame carry,
 // and simply stops at a frame without it. It costs microseconds per walk:
-// fine for a trigger, not for a tracer.
+// fine for a trigger, not for a tracer. Under function_graph, x86_64 walks
+// through hooked callers (libsled interposes _Unwind_Backtrace); on aarch64
+// the walk ends at the first hooked caller, shown as sled's return handler
+// (docs/graph.md).
 #include "tracers/triggers.h"
 
 #include <unwind.h>
@@ -64,7 +67,9 @@ struct Walk {
 _Unwind_Reason_Code collect_frame(struct _Unwind_Context *ctx, void *arg) {
   Walk *walk = static_cast<Walk *>(arg);
   if (walk->n == sizeof walk->ips / sizeof walk->ips[0]) return _URC_END_OF_STACK;
-  walk->ips[walk->n++] = _Unwind_GetIP(ctx);
+  uintptr_t ip = _Unwind_GetIP(ctx);
+  if (ip == 0) return _URC_END_OF_STACK;  // the outermost frame
+  walk->ips[walk->n++] = ip;
   return _URC_NO_REASON;
 }
 
