@@ -386,6 +386,7 @@ TEST(SessionApi, BadOptionsAreEinvalAndChangeNothing) {
       {"open", "buffer=12Q",
        "sled_trace_open: buffer='12Q' is not a size (digits with an "
        "optional K, M or G)"},
+      {"open", "buffer=1K", "sled_trace_open: buffer=1K is under 4K (one page)"},
       {"open", "mode=fast", "sled_trace_open: mode='fast' is not one of drop|overwrite"},
       {"open", "clock=sundial",
        "sled_trace_open: clock='sundial' is not one of auto|tsc|monotonic"},
