@@ -97,10 +97,13 @@ bool cpu_has_rdtscp() {
 
 struct RecordedRows {
   double plain_one = 0, plain_two = 0;  // the uninstrumented call, 1 and 2 threads
-  peers::RecordedCost function, graph, graph_overwrite, fdr;
+  peers::RecordedCost function, graph, graph_overwrite, fdr, fdr_ring;
 };
 
 std::string events_text(const peers::RecordedCost& c, int per_call) {
+  if (c.ring)
+    return bench::strf("ring: last %.3g M kept of %.3g M", static_cast<double>(c.events) / 1e6,
+                       static_cast<double>(c.calls) * per_call / 1e6);
   return bench::strf("%.3g M / %.3g M, lost %llu", static_cast<double>(c.events) / 1e6,
                      static_cast<double>(c.calls) * per_call / 1e6,
                      static_cast<unsigned long long>(c.lost));
@@ -131,7 +134,8 @@ void print_recorded(const RecordedRows& r, const Options& o) {
   row("sled function_graph (2: entry+exit)", "per-thread ring → trace dir (drop mode)", r.graph, 2);
   row("sled function_graph (2), overwrite mode", "per-thread ring (flight recorder)",
       r.graph_overwrite, 2);
-  row("XRay FDR, entry+exit sleds (2)", "in-memory buffers (no_file_flush)", r.fdr, 2);
+  row("XRay FDR, entry+exit sleds (2), 16 MiB ring", "in-memory buffers, wrapping", r.fdr_ring, 2);
+  row("XRay FDR (2), pool keeps every record", "in-memory buffers, first touch", r.fdr, 2);
   auto uftrace_row = [&](const std::string& name, const UftraceFigures& u) {
     if (!u.given) {
       t.add_row({name, "shared memory → uftrace → disk", "n/a (bench/peers/run.sh)", "n/a", "n/a",
@@ -158,10 +162,13 @@ void print_recorded(const RecordedRows& r, const Options& o) {
   t.add_note(bench::strf(
       "Events written / expected: as the tracer reports them (sled_trace_get_stats; XRay: "
       "function records counted in FDR's buffers after finalising) for the timed calls, "
-      "against calls × events per call. sled: strategy %s, buffer 16 MiB per thread; "
-      "bytes/call: trace bytes written / calls. XRay FDR: func_duration_threshold_us=0 "
-      "(otherwise it erases calls under 5 µs), pool of 1 MiB buffers sized to keep every "
-      "record; bytes/call in its buffers.",
+      "against calls × events per call. Warm: before timing, each thread writes its "
+      "buffers through once (a first write to a page costs a page fault, ~10 µs in a VM). "
+      "sled: strategy %s, 8 MiB per thread, warm; bytes/call: trace bytes written / calls. "
+      "XRay FDR: func_duration_threshold_us=0 (otherwise it erases calls under 5 µs), 1 MiB "
+      "buffers; 16 MiB ring: warm, records overwritten (the survivors counted); pool keeps "
+      "every record: sized to the run, every record counted, its pages touched for the first "
+      "time while timed; bytes/call in its buffers.",
       sled_get_strategy()));
   if (!cpu_has_rdtscp())
     t.add_note(
@@ -207,7 +214,8 @@ int main(int argc, char** argv) {
     recorded.plain_two = bench::median(two);
   }
   std::fprintf(stderr, "sled-bench-peers: XRay FDR\n");
-  recorded.fdr = peers::measure_xray_fdr(o.reps, o.target_ms);
+  recorded.fdr_ring = peers::measure_xray_fdr(o.reps, o.target_ms, true);
+  recorded.fdr = peers::measure_xray_fdr(o.reps, o.target_ms, false);
 #if SLED_BENCH_PEERS_TRACE
   std::fprintf(stderr, "sled-bench-peers: sled function, function_graph tracers\n");
   recorded.function = peers::measure_sled_recorded("function", "drop", o.reps, o.target_ms);
@@ -281,7 +289,8 @@ int main(int argc, char** argv) {
   t.print();
   std::printf("\n");
   print_recorded(recorded, o);
-  bool recorded_ok = recorded.fdr.error.empty() && recorded.function.error.empty() &&
-                     recorded.graph.error.empty() && recorded.graph_overwrite.error.empty();
+  bool recorded_ok = recorded.fdr.error.empty() && recorded.fdr_ring.error.empty() &&
+                     recorded.function.error.empty() && recorded.graph.error.empty() &&
+                     recorded.graph_overwrite.error.empty();
   return sled.error.empty() && xray.error.empty() && recorded_ok ? 0 : 1;
 }

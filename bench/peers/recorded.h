@@ -21,6 +21,7 @@ struct RecordedCost {
   uint64_t events = 0;        // events the tracer reports written for them
   uint64_t lost = 0;          // events it reports dropped or overwritten
   double bytes_per_call = 0;  // in the tracer's buffers (0: not known)
+  bool ring = false;          // the buffers wrapped: events = the survivors, lost unknown
   std::string error;          // non-empty: the figures are not valid
 };
 
@@ -35,16 +36,24 @@ uint64_t counted_loop(uint64_t n) {
   return bench::call_loop<Fn>(n);
 }
 
-// Times `loop` with the tracer recording: `reps` one-thread samples of n
-// calls, then `reps` two-thread samples of n calls per thread (medians);
-// sets one, two, overlap. Calibrate n beforehand (bench::calls_for).
-void time_recorded(bench::CallLoop loop, uint64_t n, int reps, RecordedCost* cost);
+// Times `loop` with the tracer recording: warm_calls untimed calls, then
+// `reps` one-thread samples of n calls; then two threads, each making
+// warm_calls untimed calls, then `reps` samples of n calls per thread at
+// once (medians); sets one, two, overlap. Calibrate n beforehand
+// (bench::calls_for). The warm-up lets a tracer's buffers be touched once
+// (a first write to a page costs a page fault: ~10 µs in this VM) so that
+// the samples time the steady state.
+void time_recorded(bench::CallLoop loop, uint64_t n, int reps, uint64_t warm_calls,
+                   RecordedCost* cost);
 
-// The calls time_recorded(loop, n, reps) makes, warm-ups included: what a
-// tracer's buffers must hold to keep every event.
-uint64_t recorded_calls_for(uint64_t n, int reps);
+// The calls time_recorded makes, warm-ups included: what a tracer's buffers
+// must hold to keep every event.
+uint64_t recorded_calls_for(uint64_t n, int reps, uint64_t warm_calls);
 
-RecordedCost measure_xray_fdr(int reps, double target_ms);
+// ring: a pool of 16 MiB that wraps, warmed (steady state, survivors only
+// counted); otherwise a pool that keeps every record, not warmed (every
+// record counted; its pages are touched for the first time while timed).
+RecordedCost measure_xray_fdr(int reps, double target_ms, bool ring);
 // tracer: "function" or "function_graph"; mode: "drop" or "overwrite".
 RecordedCost measure_sled_recorded(const char* tracer, const char* mode, int reps,
                                    double target_ms);

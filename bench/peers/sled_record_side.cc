@@ -22,6 +22,10 @@
 namespace peers {
 namespace {
 
+// Per thread: the two-thread samples run three threads writing (with the
+// drain) on a machine that may have two CPUs; 8 MiB holds ~0.3 s of events.
+constexpr size_t kBufferBytes = size_t{8} << 20;
+
 std::string trace_error(const char* what, int rc) {
   return bench::strf("%s: %d (%s)", what, rc, sled_trace_last_error());
 }
@@ -43,13 +47,16 @@ void measure_running(int reps, double target_ms, RecordedCost* cost, uint64_t* a
   constexpr bench::CallLoop loop = counted_loop<dispatch_tiny_traced>;
   g_counted_calls.store(0, std::memory_order_relaxed);
   uint64_t n = bench::calls_for(loop, target_ms);
+  // Warm-up (time_recorded): a third of the buffer in calls writes it
+  // through at least once (every event is 3 bytes or more).
+  uint64_t warm_calls = kBufferBytes / 3;
   uint64_t calibration = g_counted_calls.exchange(0, std::memory_order_relaxed);
   sled_trace_stats before{}, after{};
   if (int rc = sled_trace_get_stats(&before); rc < 0) {
     cost->error = trace_error("sled_trace_get_stats", rc);
     return;
   }
-  time_recorded(loop, n, reps, cost);
+  time_recorded(loop, n, reps, warm_calls, cost);
   if (int rc = sled_trace_get_stats(&after); rc < 0) {
     cost->error = trace_error("sled_trace_get_stats", rc);
     return;
@@ -70,9 +77,8 @@ RecordedCost measure_sled_recorded(const char* tracer, const char* mode, int rep
     cost.error = "mkdtemp failed";
     return cost;
   }
-  // 16 MiB per thread: the two-thread samples run three recording threads
-  // (with the drain) on a machine that may have two CPUs.
-  std::string options = bench::strf("dir=%s/trace buffer=16M mode=%s", dir.c_str(), mode);
+  std::string options =
+      bench::strf("dir=%s/trace buffer=%zu mode=%s", dir.c_str(), kBufferBytes, mode);
   uint64_t all_calls = 0;
   if (int rc = sled_trace_open(options.c_str()); rc < 0) {
     cost.error = trace_error("sled_trace_open", rc);

@@ -78,7 +78,7 @@ std::string fdr_session(size_t buffers, Run&& run, Records* out) {
 
 }  // namespace
 
-RecordedCost measure_xray_fdr(int reps, double target_ms) {
+RecordedCost measure_xray_fdr(int reps, double target_ms, bool ring) {
   RecordedCost cost;
   if (XRayLogRegisterStatus s = __xray_log_select_mode("xray-fdr"); s != XRAY_REGISTRATION_OK) {
     cost.error = bench::strf(
@@ -94,19 +94,31 @@ RecordedCost measure_xray_fdr(int reps, double target_ms) {
   cost.error = fdr_session(
       64, [&] { n = bench::calls_for(loop, target_ms); }, &records);
   if (!cost.error.empty()) return cost;
-  // The pool: two records per call, plus a buffer left part-used by every
-  // thread (two per two-thread sample) and metadata, with a margin.
-  uint64_t expected_calls = recorded_calls_for(n, reps);
-  size_t buffers = static_cast<size_t>(expected_calls * 16 * 11 / 10 / kBufferBytes) +
-                   2 * static_cast<size_t>(reps) + 8;
+  size_t buffers;
+  uint64_t warm_calls = 0;
+  if (ring) {
+    // 16 MiB, like sled's rings (8 MiB per thread); each thread's warm-up
+    // writes 1.25 times the pool, so every page is touched before timing.
+    buffers = 16;
+    warm_calls = buffers * kBufferBytes / 16 * 5 / 4;
+  } else {
+    // Two records per call, plus a buffer left part-used by every thread
+    // and metadata, with a margin.
+    uint64_t expected_calls = recorded_calls_for(n, reps, 0);
+    buffers = static_cast<size_t>(expected_calls * 16 * 11 / 10 / kBufferBytes) +
+              2 * static_cast<size_t>(reps) + 8;
+  }
   g_counted_calls.store(0, std::memory_order_relaxed);
   cost.error = fdr_session(
-      buffers, [&] { time_recorded(loop, n, reps, &cost); }, &records);
+      buffers, [&] { time_recorded(loop, n, reps, warm_calls, &cost); }, &records);
   if (!cost.error.empty()) return cost;
   cost.calls = g_counted_calls.load(std::memory_order_relaxed);
   cost.events = records.function;
-  cost.lost = 2 * cost.calls > records.function ? 2 * cost.calls - records.function : 0;
-  cost.bytes_per_call = cost.calls ? static_cast<double>(records.bytes) / cost.calls : 0;
+  cost.ring = ring;
+  if (!ring) {
+    cost.lost = 2 * cost.calls > records.function ? 2 * cost.calls - records.function : 0;
+    cost.bytes_per_call = cost.calls ? static_cast<double>(records.bytes) / cost.calls : 0;
+  }
   return cost;
 }
 
