@@ -97,7 +97,7 @@ bool cpu_has_rdtscp() {
 
 struct RecordedRows {
   double plain_one = 0, plain_two = 0;  // the uninstrumented call, 1 and 2 threads
-  peers::RecordedCost function, graph, graph_overwrite, fdr, fdr_ring;
+  peers::RecordedCost function, function_overwrite, graph, graph_overwrite, fdr, fdr_ring;
 };
 
 std::string events_text(const peers::RecordedCost& c, int per_call) {
@@ -131,6 +131,8 @@ void print_recorded(const RecordedRows& r, const Options& o) {
                c.bytes_per_call > 0 ? bench::strf("%.1f", c.bytes_per_call) : "—"});
   };
   row("sled function (1: entry)", "per-thread ring → trace dir (drop mode)", r.function, 1);
+  row("sled function (1), overwrite mode", "per-thread ring (flight recorder)",
+      r.function_overwrite, 1);
   row("sled function_graph (2: entry+exit)", "per-thread ring → trace dir (drop mode)", r.graph, 2);
   row("sled function_graph (2), overwrite mode", "per-thread ring (flight recorder)",
       r.graph_overwrite, 2);
@@ -219,12 +221,14 @@ int main(int argc, char** argv) {
 #if SLED_BENCH_PEERS_TRACE
   std::fprintf(stderr, "sled-bench-peers: sled function, function_graph tracers\n");
   recorded.function = peers::measure_sled_recorded("function", "drop", o.reps, o.target_ms);
+  recorded.function_overwrite =
+      peers::measure_sled_recorded("function", "overwrite", o.reps, o.target_ms);
   recorded.graph = peers::measure_sled_recorded("function_graph", "drop", o.reps, o.target_ms);
   recorded.graph_overwrite =
       peers::measure_sled_recorded("function_graph", "overwrite", o.reps, o.target_ms);
 #else
-  recorded.function.error = recorded.graph.error = recorded.graph_overwrite.error =
-      "libsled-trace not built";
+  recorded.function.error = recorded.function_overwrite.error = recorded.graph.error =
+      recorded.graph_overwrite.error = "libsled-trace not built";
 #endif
   if (!sled.error.empty()) std::fprintf(stderr, "sled: %s\n", sled.error.c_str());
   if (!xray.error.empty()) std::fprintf(stderr, "XRay: %s\n", xray.error.c_str());
@@ -290,7 +294,7 @@ int main(int argc, char** argv) {
   std::printf("\n");
   print_recorded(recorded, o);
   bool recorded_ok = recorded.fdr.error.empty() && recorded.fdr_ring.error.empty() &&
-                     recorded.function.error.empty() && recorded.graph.error.empty() &&
-                     recorded.graph_overwrite.error.empty();
+                     recorded.function.error.empty() && recorded.function_overwrite.error.empty() &&
+                     recorded.graph.error.empty() && recorded.graph_overwrite.error.empty();
   return sled.error.empty() && xray.error.empty() && recorded_ok ? 0 : 1;
 }
