@@ -180,6 +180,7 @@ void one_ops_recursion_safe(benchmark::State& state) {
     call_loop<tiny_traced>(state);
 }
 
+#ifdef SLED_SAVES_REGS /* clang on x86_64 only (sled.h) */
 /* An empty callback in clang's preserve_all convention: it saves what it
  * uses itself, so the trampoline skips xmm0-7 (SLED_OPS_FL_SAVES_REGS). */
 SLED_SAVES_REGS void empty_callback_saves_regs(uintptr_t, uintptr_t, sled_ops*, sled_regs*) {}
@@ -190,6 +191,7 @@ void one_ops_saves_regs(benchmark::State& state) {
   if (ops.ready(state) && expect_site(state, tiny_traced, "tiny_traced", 1))
     call_loop<tiny_traced>(state);
 }
+#endif
 
 void ops_elsewhere(benchmark::State& state) {
   ScopedOps ops("other_traced");
@@ -422,7 +424,9 @@ constexpr Row kRows[] = {
     {"2_instrumented_off", "2. instrumented, no ops", instrumented_off},
     {"3_one_ops", "3. one ops, empty callback", one_ops},
     {"3r_one_ops_recursion_safe", "3r. one ops, RECURSION_SAFE", one_ops_recursion_safe},
+#ifdef SLED_SAVES_REGS
     {"3s_one_ops_saves_regs", "3s. one ops, SAVES_REGS (preserve_all)", one_ops_saves_regs},
+#endif
     {"4_ops_elsewhere", "4. ops on another function only", ops_elsewhere},
     {"5_two_ops", "5. two ops on this function", two_ops},
     {"3t_one_ops_timestamp", "3t. one ops, callback reads the timestamp", one_ops_timestamp},

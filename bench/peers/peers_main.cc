@@ -182,7 +182,8 @@ void print_recorded(const RecordedRows& r, const Options& o) {
   if (r.graph.error.empty())
     t.add_note(bench::strf(
         "Target (issue 9): function_graph ≤ %.0f ns per recorded call (entry+exit); measured "
-        "%.2f ns overhead (%.1f× the target). The parts: sled-bench-call rows 6–9.",
+        "%.2f ns overhead (%.1f× the target). The parts: sled-bench-call rows 1–9 (run.sh prints "
+        "them next).",
         target, graph_over, graph_over / target));
   t.print();
 }
