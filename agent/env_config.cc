@@ -2,12 +2,14 @@
 // check without the tracers (names, sizes, modes, option keys); what only a
 // tracer can judge (a pattern that matches nothing, a malformed trigger) is
 // refused later by trace.h's calls, and reported the same way.
-#include "env_config.h"
+#include "agent/env_config.h"
 
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <set>
+
+#include "tracers/options.h"
 
 namespace sled::agent {
 namespace {
@@ -50,18 +52,6 @@ bool has_space(const std::string &s) {
   return false;
 }
 
-// "4096", "64K", "4M", "1G" (binary multiples).
-bool valid_size(const std::string &s) {
-  size_t i = 0;
-  while (i < s.size() && isdigit(static_cast<unsigned char>(s[i]))) i++;
-  if (i == 0 || i > 12) return false;
-  std::string suffix = s.substr(i);
-  if (!(suffix.empty() || suffix == "K" || suffix == "M" || suffix == "G" || suffix == "k" ||
-        suffix == "m" || suffix == "g"))
-    return false;
-  return strtoull(s.c_str(), nullptr, 10) > 0;
-}
-
 // Patterns as the user writes them (spaces or commas) to an option value
 // (commas: options are separated by spaces).
 std::string as_option_list(const std::string &patterns) {
@@ -96,11 +86,14 @@ bool read_config(const Lookup &env, Plan *plan, ConfigError *error) {
     if (name.empty()) continue;
     bool known = false;
     for (const char *t : kTracers) known |= name == t;
-    if (!known) return fail("SLED_TRACER", "unknown tracer '" + name + "' (function, function_graph, profile)");
+    if (!known)
+      return fail("SLED_TRACER",
+                  "unknown tracer '" + name + "' (function, function_graph, profile)");
     if (!seen.insert(name).second) return fail("SLED_TRACER", "'" + name + "' given twice");
     TracerPlan t{name, ""};
     if (!filter.empty()) t.options += "filter=" + filter;
-    if (!notrace.empty()) t.options += std::string(t.options.empty() ? "" : " ") + "notrace=" + notrace;
+    if (!notrace.empty())
+      t.options += std::string(t.options.empty() ? "" : " ") + "notrace=" + notrace;
     p.tracers.push_back(t);
   }
   if (!p.tracers.empty()) p.session = true;
@@ -111,11 +104,15 @@ bool read_config(const Lookup &env, Plan *plan, ConfigError *error) {
   if (has_space(p.dir)) return fail("SLED_OUTPUT", "a directory name without spaces is expected");
   p.open_options = "dir=" + p.dir;
   if (std::string size = get("SLED_BUFFER_SIZE"); !size.empty()) {
-    if (!valid_size(size)) return fail("SLED_BUFFER_SIZE", "expected bytes with an optional K, M or G suffix");
+    size_t bytes = 0;
+    std::string why;
+    if (sled::tracers::parse_size("size", size, &bytes, &why) < 0)
+      return fail("SLED_BUFFER_SIZE", "expected bytes with an optional K, M or G suffix");
     p.open_options += " buffer=" + size;
   }
   if (std::string mode = get("SLED_BUFFER_MODE"); !mode.empty()) {
-    if (mode != "drop" && mode != "overwrite") return fail("SLED_BUFFER_MODE", "expected drop or overwrite");
+    if (mode != "drop" && mode != "overwrite")
+      return fail("SLED_BUFFER_MODE", "expected drop or overwrite");
     p.open_options += " mode=" + mode;
   }
 
@@ -128,7 +125,8 @@ bool read_config(const Lookup &env, Plan *plan, ConfigError *error) {
     const OptionKey *k = nullptr;
     for (const OptionKey &o : kOptionKeys)
       if (key == o.key) k = &o;
-    if (!k) return fail("SLED_OPTIONS", "unknown option '" + key + "' (args, retval, depth, clock)");
+    if (!k)
+      return fail("SLED_OPTIONS", "unknown option '" + key + "' (args, retval, depth, clock)");
     if (std::string(k->target) == "open") {
       p.open_options += " " + word;
       continue;
@@ -140,7 +138,8 @@ bool read_config(const Lookup &env, Plan *plan, ConfigError *error) {
       taken = true;
     }
     if (!taken)
-      return fail("SLED_OPTIONS", "'" + key + "' is an option of " + k->target + ", which SLED_TRACER does not name");
+      return fail("SLED_OPTIONS", "'" + key + "' is an option of " + k->target +
+                                      ", which SLED_TRACER does not name");
   }
 
   for (const std::string &spec : split(get("SLED_TRIGGER"), ";"))

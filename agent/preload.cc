@@ -27,7 +27,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "env_config.h"
+#include "agent/env_config.h"
 #include "sled/trace.h"
 
 namespace sled::agent {
@@ -110,8 +110,8 @@ void finish() {
   if (err)
     say(std::string("sled: closing the trace: ") + sled_trace_last_error());
   else if (g_verbose)
-    say("sled: " + std::to_string(st.events) + " events, " + std::to_string(st.lost) +
-        " lost, " + std::to_string(st.threads) + " thread(s)");
+    say("sled: " + std::to_string(st.events) + " events, " + std::to_string(st.lost) + " lost, " +
+        std::to_string(st.threads) + " thread(s)");
 }
 
 }  // namespace

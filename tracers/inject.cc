@@ -33,11 +33,12 @@
 #include <utility>
 #include <vector>
 
-#include "inject_spec.h"
-#include "record/recorder.h"
 #include "sled/sled.h"
 #include "sled/trace.h"
-#include "tracer.h"
+#include "tracers/c_boundary.h"
+#include "tracers/inject_spec.h"
+#include "tracers/record/recorder.h"
+#include "tracers/tracer.h"
 
 namespace sled::tracers::inject {
 namespace {
@@ -78,7 +79,7 @@ struct Injection {
 std::mutex g_mutex;  // add / clear; never taken in a callback
 std::vector<std::unique_ptr<Injection>> g_injections;
 std::array<bool, kMaxInjections> g_slot_used{};
-std::atomic<uint64_t> g_next_id{1};  // relaxed: a unique number, nothing published
+std::atomic<uint64_t> g_next_id{1};          // relaxed: a unique number, nothing published
 std::atomic<uint64_t> g_thread_ordinals{0};  // relaxed: same
 
 struct ThreadRandom {
@@ -242,16 +243,8 @@ int clear() {
 }  // namespace
 }  // namespace sled::tracers::inject
 
-extern "C" int sled_inject_add(const char *spec) try {
-  return sled::tracers::inject::add(spec);
-} catch (const std::bad_alloc &) {
-  sled::tracers::set_error("sled_inject_add: out of memory");
-  return -ENOMEM;
-}
+extern "C" int sled_inject_add(const char *spec) try { return sled::tracers::inject::add(spec); }
+SLED_TRACE_CATCH(-ENOMEM)
 
-extern "C" int sled_inject_clear(void) try {
-  return sled::tracers::inject::clear();
-} catch (const std::bad_alloc &) {
-  sled::tracers::set_error("sled_inject_clear: out of memory");
-  return -ENOMEM;
-}
+extern "C" int sled_inject_clear(void) try { return sled::tracers::inject::clear(); }
+SLED_TRACE_CATCH(-ENOMEM)

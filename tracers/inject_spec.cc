@@ -1,7 +1,7 @@
 // Parsing of fault-injection specs (inject_spec.h). The pattern may itself
 // contain ':' (a demangled C++ name "ns::f"), so the action is found as the
 // first ":delay=" or ":return=" and everything before it is the pattern.
-#include "inject_spec.h"
+#include "tracers/inject_spec.h"
 
 #include <cerrno>
 #include <cstdlib>
@@ -66,15 +66,15 @@ bool parse_spec(const std::string &text, Spec *out, std::string *error) {
     std::string word = text.substr(pos, end - pos);
     pos = end + 1;
     size_t eq = word.find('=');
-    std::string key = word.substr(0, eq), value = eq == std::string::npos ? "" : word.substr(eq + 1);
+    std::string key = word.substr(0, eq),
+                value = eq == std::string::npos ? "" : word.substr(eq + 1);
     if (eq == std::string::npos) {
       *error = "'" + word + "' is not key=value";
       return false;
     }
     if (first && key == "delay") {
       spec.action = Action::delay;
-      if (!parse_u64(value, &spec.delay_us) || spec.delay_us == 0 ||
-          spec.delay_us > kMaxDelayUs) {
+      if (!parse_u64(value, &spec.delay_us) || spec.delay_us == 0 || spec.delay_us > kMaxDelayUs) {
         *error = "delay='" + value + "': expected microseconds, 1 to 10000000";
         return false;
       }

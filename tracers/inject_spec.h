@@ -15,10 +15,10 @@ enum class Action { delay, ret };
 struct Spec {
   std::string pattern;  // sled.h globs, commas or spaces between them
   Action action = Action::delay;
-  uint64_t delay_us = 0;   // delay: 1..kMaxDelayUs
-  uint64_t value = 0;      // return: the integer (negative values as two's complement)
-  uint64_t every = 1;      // fire on calls every, 2*every, ... (1: every call)
-  double prob = 1.0;       // fire with this probability, in (0, 1]
+  uint64_t delay_us = 0;  // delay: 1..kMaxDelayUs
+  uint64_t value = 0;     // return: the integer (negative values as two's complement)
+  uint64_t every = 1;     // fire on calls every, 2*every, ... (1: every call)
+  double prob = 1.0;      // fire with this probability, in (0, 1]
   bool has_prob = false;
   bool has_seed = false;
   uint64_t seed = 0;

@@ -30,17 +30,19 @@
 #include <unordered_map>
 #include <vector>
 
-#include "record/recorder.h"
 #include "sled/graph.h"
 #include "sled/trace.h"
-#include "tracer.h"
-#include "profile_table.h"
+#include "tracers/c_boundary.h"
+#include "tracers/ops_filter.h"
+#include "tracers/profile_table.h"
+#include "tracers/record/recorder.h"
+#include "tracers/tracer.h"
 
 namespace sled::tracers::profile {
 
 ProfileTable *ProfileTable::create() {
-  void *p = mmap(nullptr, sizeof(ProfileTable), PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void *p = mmap(nullptr, sizeof(ProfileTable), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                 -1, 0);
   if (p == MAP_FAILED) return nullptr;
   // Not constructed: zero bytes are every member's initial value (lock-free
   // integer atomics, null pointer, zero counts), and a constructor would
@@ -189,21 +191,13 @@ int start(const Options &opts) {
   g_gops = sled_graph_ops{};
   g_gops.entry = on_entry;
   g_gops.ret = on_return;
-  auto set = [&](const char *key, int (*fn)(sled_ops *, const char *, int)) {
-    auto it = opts.find(key);
-    if (it == opts.end() || it->second.empty()) return 0;
-    int err = fn(&g_gops.ops, it->second.c_str(), 1);
-    if (err) set_error(std::string("profile: ") + key + "='" + it->second + "': " + sled_strerror(err));
+  if (int err = apply_filters(&g_gops.ops, opts); err < 0) {
+    set_error(std::string("profile: ") + last_error());
     return err;
-  };
-  int err = set("filter", sled_set_filter);
-  if (!err) err = set("notrace", sled_set_notrace);
-  if (!err) {
-    err = sled_register_graph_ops(&g_gops);
-    if (err) set_error(std::string("profile: cannot register graph ops: ") + sled_last_error());
   }
-  if (err) {
-    sled_unregister_ops(&g_gops.ops);  // forgets the filter sets of an ops never registered
+  if (int err = sled_register_graph_ops(&g_gops); err < 0) {
+    set_error(std::string("profile: ") + sled_last_error());
+    forget_filters(&g_gops.ops);
     return err;
   }
   g_running = true;
@@ -234,8 +228,7 @@ namespace sled::tracers {
 const Tracer profile_tracer = {"profile", profile::start, profile::stop, profile::kExtraKeys};
 }  // namespace sled::tracers
 
-extern "C" int sled_profile_read(int (*fn)(const sled_profile_entry *e, void *arg),
-                                 void *arg) try {
+extern "C" int sled_profile_read(int (*fn)(const sled_profile_entry *e, void *arg), void *arg) try {
   using namespace sled::tracers::profile;
   if (!fn) return -EINVAL;
   // Rows are copied out under the lock, then handed to fn without it: fn may
@@ -253,7 +246,5 @@ extern "C" int sled_profile_read(int (*fn)(const sled_profile_entry *e, void *ar
     if (int r = fn(&e, arg)) return r;
   }
   return 0;
-} catch (const std::bad_alloc &) {
-  sled::tracers::set_error("sled_profile_read: out of memory");
-  return -ENOMEM;
 }
+SLED_TRACE_CATCH(-ENOMEM)

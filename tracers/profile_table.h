@@ -32,7 +32,8 @@ struct Slot {
   std::atomic<uint64_t> calls, total, self, max;
 };
 
-static_assert(std::atomic<uint64_t>::is_always_lock_free && std::atomic<uintptr_t>::is_always_lock_free,
+static_assert(std::atomic<uint64_t>::is_always_lock_free &&
+                  std::atomic<uintptr_t>::is_always_lock_free,
               "tables are used as mmap'ed zero bytes");
 
 struct Frame {
@@ -41,9 +42,9 @@ struct Frame {
 };
 
 struct ProfileTable {
-  ProfileTable *next;  // the list of every thread's table (never unlinked while running)
-  uint32_t sp;         // open calls on `stack` (owner only)
-  uint32_t used;       // slots taken (owner only)
+  ProfileTable *next;            // the list of every thread's table (never unlinked while running)
+  uint32_t sp;                   // open calls on `stack` (owner only)
+  uint32_t used;                 // slots taken (owner only)
   std::atomic<uint64_t> missed;  // calls of functions that found no slot
   Frame stack[kMaxDepth];
   Slot slots[kSlots];
