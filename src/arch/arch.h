@@ -89,6 +89,14 @@ void poke_quiet(uintptr_t addr, const uint8_t *bytes, size_t len);
 // Idempotent; 0 or negative errno.
 int live_patching_init();
 
+// Graph ops. The return-value registers a return handler saved into a
+// trampoline-shaped frame (graph.S): the two integer ones and the first
+// vector one.
+void graph_return_values(const sled_regs *frame, uintptr_t ints[2], unsigned char vec[16]);
+// Whether the kernel enforces a hardware shadow stack for this thread (x86
+// CET shstk, arm64 GCS): return addresses must not be rewritten then.
+bool user_shadow_stack_active();
+
 // Addresses of the assembly entry points.
 uintptr_t callops_trampoline();
 uintptr_t list_trampoline();

@@ -12,6 +12,7 @@
 #include "arch/frame.h"
 #include "core/error.h"
 #include "core/grace.h"
+#include "core/graph_internal.h"
 #include "core/lifecycle.h"
 #include "core/list_walker.h"
 #include "core/matcher.h"
@@ -288,7 +289,10 @@ const char *sled_get_strategy(void) {
 uintptr_t sled_regs_arg(const sled_regs *regs, unsigned n) {
   return regs && n < SLED_REGS_MAX_ARGS ? regs->arg(n) : 0;
 }
-uintptr_t sled_regs_return_address(const sled_regs *regs) { return regs ? regs->parent_ip() : 0; }
+uintptr_t sled_regs_return_address(const sled_regs *regs) {
+  // A graph ops earlier in the list may have hooked the return already.
+  return regs ? graph::real_return_address(regs->return_sp(), regs->parent_ip()) : 0;
+}
 uintptr_t sled_regs_stack_pointer(const sled_regs *regs) { return regs ? regs->sp() : 0; }
 uintptr_t sled_regs_ip(const sled_regs *regs) { return regs ? regs->ip() : 0; }
 int sled_regs_set_ip(sled_regs *regs, uintptr_t new_ip) {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "core/thread_state.h"
 #include "sled/sled.h"
 
 // `walk`: the call came through the list trampoline (walk every ops rather
@@ -25,4 +26,17 @@ struct DynDescriptor {
 // gives through the literal. No-op otherwise.
 void publish_literals();
 void list_ops_func(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops, sled_regs *regs);
+
+#ifdef SLED_TSAN
+constexpr std::memory_order kEnterOrder = std::memory_order_seq_cst;
+#else
+constexpr std::memory_order kEnterOrder = std::memory_order_relaxed;
+#endif
+
+// The reader side of a section (dispatch.cc explains the protocol), for C++
+// callers: sled_dispatch and the graph return path. `frame` is a
+// trampoline-shaped frame on the caller's stack (its `thread` slot is
+// written). Returns the depth before entering; 0 = outermost.
+uint32_t section_enter(ThreadRecord *t, sled_regs *frame);
+void section_leave(ThreadRecord *t, uint32_t depth);
 }  // namespace sled

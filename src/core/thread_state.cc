@@ -64,8 +64,13 @@ ThreadRecord *make_chunk(int tid) {
   return &recs[0];
 }
 
+std::atomic<void (*)()> g_exit_hook{nullptr};
+
 void release_on_exit(void *rec) {
   auto *r = static_cast<ThreadRecord *>(rec);
+  // Acquire: pairs with set_thread_exit_hook's release (the hook's state).
+  if (auto hook = g_exit_hook.load(std::memory_order_acquire); hook && sled_thread_record == r)
+    hook();
   if (sled_thread_record == r) sled_thread_record = nullptr;
   r->nest.store(0, std::memory_order_relaxed);  // exited from inside a callback
   r->entry_sp.store(0, std::memory_order_relaxed);
@@ -112,6 +117,8 @@ __attribute__((no_sanitize("address", "thread"))) uintptr_t frame_record(uintptr
 }
 
 }  // namespace
+
+void set_thread_exit_hook(void (*hook)()) { g_exit_hook.store(hook, std::memory_order_release); }
 
 bool leave_if_abandoned(ThreadRecord *t, uintptr_t sp) {
   uintptr_t frame = t->entry_sp.load(std::memory_order_relaxed);

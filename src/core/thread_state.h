@@ -55,6 +55,9 @@ namespace sled {
 // Slow path of the first traced call on a thread: claims a record.
 // Async-signal-safe (mmap + CAS). Returns null only if mmap fails.
 ThreadRecord *thread_record_claim();
+// Runs on an exiting thread that has a record, just before the record is
+// released (graph ops flush the thread's pending hooked calls there).
+void set_thread_exit_hook(void (*hook)());
 // Head of the list of every record (for grace periods).
 ThreadRecord *thread_records();
 // Called once at init: thread-exit hook and fork handling.

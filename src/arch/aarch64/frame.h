@@ -56,6 +56,13 @@ struct sled_regs {
   }
   /* The trampoline returns through the body slot: redirect it (IPMODIFY). */
   void set_ip(uintptr_t new_ip) { body_slot()[0] = new_ip; }
+  /* Where the function's own return address lives until the trampoline
+   * puts it back in x30 (graph ops rewrite it there, before the body's
+   * paciasp signs it), and the stack pointer its `ret` leaves: the
+   * shadow-stack key. The copy in fprec_callsite stays the real one, for
+   * unwinders walking through the callback. */
+  uintptr_t *parent_slot() { return reinterpret_cast<uintptr_t *>(&gpr[9]); }
+  uintptr_t return_sp() const { return sp(); }
 };
 static_assert(offsetof(sled_regs, gpr) == SLED_FRAME_X0);
 static_assert(offsetof(sled_regs, gpr) + 9 * 8 == SLED_FRAME_X9);

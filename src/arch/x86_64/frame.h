@@ -49,6 +49,10 @@ struct sled_regs {
   }
   /* The trampoline returns through the body slot: redirect it (IPMODIFY). */
   void set_ip(uintptr_t new_ip) { body_slot()[0] = new_ip; }
+  /* Where the function's own return address lives (graph ops rewrite it),
+   * and the stack pointer its `ret` leaves: the shadow-stack key. */
+  uintptr_t *parent_slot() { return body_slot() + 1; }
+  uintptr_t return_sp() const { return sp() + 8; }
 };
 static_assert(offsetof(sled_regs, gpr) == SLED_FRAME_RDI);
 static_assert(offsetof(sled_regs, gpr) + 7 * 8 == SLED_FRAME_R10);
