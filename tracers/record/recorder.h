@@ -37,9 +37,19 @@ enum class Marker : uint32_t {
 
 // Session control (not hot; not from callbacks). 0 or -errno.
 int start(const Options &opts);  // -EBUSY if already started
-int stop();                      // drains everything, writes symbols + footer
-int snapshot();                  // writes every buffer now
+// stop: no thread may be inside entry/exit/... (nor use a Writer* it got
+// before) when stop is called: tracers unregister their ops first (sled
+// waits for the callbacks in flight), then call stop, which unmaps the
+// buffers. -ENOTCONN without a session.
+int stop();      // drains everything, writes symbols + footer
+int snapshot();  // writes every buffer now
 bool active();
+// snapshot() from where it may not run (a sled callback: a trigger): the
+// writer thread takes the snapshot within a few milliseconds. Lock-free.
+void request_snapshot();
+// Bytes mapped per thread buffer in the open session (<= buffer_bytes
+// rounded down to pages, at least 4 KiB); 0 without a session.
+size_t thread_buffer_bytes();
 // A named blob stored in the trace at stop (e.g. the profile tracer's
 // table: section "profile"); a later call with the same name replaces it.
 int add_section(const std::string &name, const std::string &bytes);
@@ -54,7 +64,8 @@ struct Stats {
 Stats stats();
 
 // Per-thread writer: nullptr when no session is active, recording is off,
-// or the thread's buffer could not be mapped.
+// or the thread's buffer could not be mapped. The Writer * is the start of
+// the thread's buffer mapping. Get it anew in each callback: do not keep it.
 struct Writer;
 Writer *thread_writer();
 

@@ -1,0 +1,134 @@
+// The recorder's hot path, measured: ns per entry()+exit() pair (with and
+// without the two now() calls a tracer makes) and bytes per pair in the
+// trace. Prints figures; asserts only that the trace reads back whole and
+// that a pair stays under 32 bytes (a format property, not a timing).
+// Usage: record_bench [pairs per round, default 100000 x 40 rounds]
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "reader.h"
+#include "recorder.h"
+
+namespace rec = sled::rec;
+
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// A call pattern like a loop calling three small functions from three
+// call sites: ips a few KiB apart, callers close together.
+const uintptr_t kIps[3] = {0x55550000a000, 0x55550000a640, 0x55550000b210};
+const uintptr_t kCallers[3] = {0x555500010010, 0x555500010024, 0x555500010038};
+
+__attribute__((noinline)) void pairs_with_now(uint64_t n) {
+  for (uint64_t i = 0; i < n; i++) {
+    rec::Writer *w = rec::thread_writer();
+    if (!w) continue;
+    unsigned k = i % 3;
+    rec::entry(w, rec::now(), kIps[k], kCallers[k]);
+    rec::exit(w, rec::now(), kIps[k], false);
+  }
+}
+
+__attribute__((noinline)) void pairs_fixed_ts(uint64_t n, uint64_t &ts) {
+  for (uint64_t i = 0; i < n; i++) {
+    rec::Writer *w = rec::thread_writer();
+    if (!w) continue;
+    unsigned k = i % 3;
+    rec::entry(w, ts += 25, kIps[k], kCallers[k]);
+    rec::exit(w, ts += 40, kIps[k], false);
+  }
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Runs `rounds` timed rounds of n pairs, pausing between them so that the
+// writer thread drains (the ring is reused: its pages are faulted once, in
+// the untimed warm-up rounds). Returns ns per pair of each timed round.
+template <class F>
+std::vector<double> rounds(int warm, int timed, uint64_t n, F body) {
+  std::vector<double> out;
+  for (int r = 0; r < warm + timed; r++) {
+    double t0 = now_s();
+    body(n);
+    double t1 = now_s();
+    if (r >= warm) out.push_back((t1 - t0) * 1e9 / static_cast<double>(n));
+    std::this_thread::sleep_for(std::chrono::milliseconds(15));
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  uint64_t n = argc > 1 ? strtoull(argv[1], nullptr, 10) / 40 : 100000;
+  if (n < 1000) n = 1000;
+  std::string dir = "record_bench.trace";
+
+  // now() alone.
+  uint64_t sink = 0;
+  double t0 = now_s();
+  for (uint64_t i = 0; i < 10 * n; i++) sink += rec::now();
+  double now_ns = (now_s() - t0) * 1e9 / static_cast<double>(10 * n);
+
+  rec::Options o;
+  o.dir = dir;
+  o.buffer_bytes = 16u << 20;
+  if (int rc = rec::start(o)) {
+    fprintf(stderr, "start: %d\n", rc);
+    return 1;
+  }
+  uint64_t ts = rec::now();
+  auto fixed = rounds(8, 20, n, [&](uint64_t k) { pairs_fixed_ts(k, ts); });
+  rec::Stats mid = rec::stats();
+  if (rec::stop() != 0) return 1;
+  struct stat st_fixed;
+  stat((dir + "/trace.sled").c_str(), &st_fixed);
+  auto tr = sled::reader::Trace::open(dir);
+  if (!tr.ok()) {
+    fprintf(stderr, "read: %s\n", tr.error.c_str());
+    return 1;
+  }
+  uint64_t read = 0;
+  for (uint32_t tid : tr->thread_ids()) read += tr->events(tid)->size();
+
+  if (rec::start(o) != 0) return 1;
+  auto with_now = rounds(8, 20, n, pairs_with_now);
+  rec::Stats st2 = rec::stats();
+  if (rec::stop() != 0) return 1;
+  struct stat st_now;
+  stat((dir + "/trace.sled").c_str(), &st_now);
+
+  double pairs_fixed = static_cast<double>(mid.events) / 2,
+         pairs_now = static_cast<double>(st2.events) / 2;
+  double bytes_fixed = static_cast<double>(st_fixed.st_size) / pairs_fixed;
+  double bytes_now = static_cast<double>(st_now.st_size) / pairs_now;
+  printf("now():                            %.2f ns/call (clock %d)\n", now_ns,
+         static_cast<int>(tr->header().clock));
+  printf("entry+exit, fixed ts:             %.2f ns/pair (median of 20 rounds of %lu; min %.2f)\n",
+         median(fixed), static_cast<unsigned long>(n),
+         *std::min_element(fixed.begin(), fixed.end()));
+  printf("entry+exit + 2 now() + writer():  %.2f ns/pair (median; min %.2f)\n", median(with_now),
+         *std::min_element(with_now.begin(), with_now.end()));
+  printf("bytes per pair (file / pairs):    %.2f (ts deltas 25/40 ticks), %.2f (real now())\n",
+         bytes_fixed, bytes_now);
+  printf("lost: %lu, %lu; events read back %lu of %lu\n", static_cast<unsigned long>(mid.lost),
+         static_cast<unsigned long>(st2.lost), static_cast<unsigned long>(read),
+         static_cast<unsigned long>(mid.events));
+  (void)sink;
+  if (read != mid.events) return 1;
+  if (bytes_fixed >= 32) return 1;
+  return 0;
+}
