@@ -29,7 +29,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
+struct Outcome {
   int status = -1;  // exit code, or -signal
   std::string out, err;
 };
@@ -43,8 +43,8 @@ std::string slurp(const std::string &path) {
 
 // Runs prog with the test's environment minus SLED_* and LD_PRELOAD, plus
 // `env`; stdout and stderr go to files in `dir`.
-Run run(const std::string &dir, const std::vector<std::string> &argv,
-        const std::map<std::string, std::string> &env) {
+Outcome run(const std::string &dir, const std::vector<std::string> &argv,
+            const std::map<std::string, std::string> &env) {
   std::vector<std::string> envs;
   for (char **e = environ; *e; e++)
     if (strncmp(*e, "SLED_", 5) != 0 && strncmp(*e, "LD_PRELOAD=", 11) != 0) envs.push_back(*e);
@@ -83,7 +83,7 @@ Run run(const std::string &dir, const std::vector<std::string> &argv,
     execvpe(args[0], args.data(), envp.data());
     _exit(122);
   }
-  Run r;
+  Outcome r;
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -101,9 +101,9 @@ class Agent : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
-  Run plain(const std::vector<std::string> &args) { return run(dir_, prog(args), {}); }
-  Run traced(const std::vector<std::string> &args, std::map<std::string, std::string> env,
-             const char *program = AGENT_PROG) {
+  Outcome plain(const std::vector<std::string> &args) { return run(dir_, prog(args), {}); }
+  Outcome traced(const std::vector<std::string> &args, std::map<std::string, std::string> env,
+                 const char *program = AGENT_PROG) {
     env["LD_PRELOAD"] = AGENT_PRELOAD;
     return run(dir_, prog(args, program), env);
   }
@@ -121,11 +121,11 @@ constexpr const char *kBasicOut = "result 110\n";
 constexpr const char *kBasicErr = "basic: a line on stderr\n";
 
 TEST_F(Agent, WithoutSettingsNothingChanges) {
-  Run p = plain({"basic"});
+  Outcome p = plain({"basic"});
   EXPECT_EQ(p.status, 3);
   EXPECT_EQ(p.out, kBasicOut);
   EXPECT_EQ(p.err, kBasicErr);
-  Run t = traced({"basic"}, {});
+  Outcome t = traced({"basic"}, {});
   EXPECT_EQ(t.status, p.status);
   EXPECT_EQ(t.out, p.out);
   EXPECT_EQ(t.err, p.err);
@@ -133,49 +133,48 @@ TEST_F(Agent, WithoutSettingsNothingChanges) {
 }
 
 TEST_F(Agent, FunctionTracer) {
-  Run p = plain({"basic"});
-  Run t = traced({"basic"}, {{"SLED_TRACER", "function"}, {"SLED_FILTER", "parse_*"}});
+  Outcome p = plain({"basic"});
+  Outcome t = traced({"basic"}, {{"SLED_TRACER", "function"}, {"SLED_FILTER", "parse_*"}});
   EXPECT_EQ(t.status, p.status);
   EXPECT_EQ(t.out, p.out);
   EXPECT_EQ(t.err, p.err);  // nothing from sled
   AgentTrace tr;
   ASSERT_TRUE(read_agent_trace(trace_dir(), true, &tr)) << tr.error;
   ASSERT_EQ(tr.threads.size(), 1u);
-  EXPECT_EQ(tr.threads[0], (std::vector<std::string>{"> parse_a", "> parse_a", "> parse_a",
-                                                     "> parse_b", "> parse_b", "> parse_a",
-                                                     "> parse_b"}));
+  EXPECT_EQ(tr.threads[0],
+            (std::vector<std::string>{"> parse_a", "> parse_a", "> parse_a", "> parse_b",
+                                      "> parse_b", "> parse_a", "> parse_b"}));
 }
 
 TEST_F(Agent, FunctionGraphTracerWithOptions) {
-  Run t = traced({"basic"}, {{"SLED_TRACER", "function_graph"},
-                             {"SLED_FILTER", "parse_b work"},
-                             {"SLED_OPTIONS", "args=1 retval=1"},
-                             {"SLED_OUTPUT", "graph.trace"}});
+  Outcome t = traced({"basic"}, {{"SLED_TRACER", "function_graph"},
+                                 {"SLED_FILTER", "parse_b work"},
+                                 {"SLED_OPTIONS", "args=1 retval=1"},
+                                 {"SLED_OUTPUT", "graph.trace"}});
   EXPECT_EQ(t.status, 3);
   EXPECT_EQ(t.out, kBasicOut);
   EXPECT_EQ(t.err, kBasicErr);
   AgentTrace tr;
   ASSERT_TRUE(read_agent_trace(trace_dir("graph.trace"), true, &tr)) << tr.error;
   ASSERT_EQ(tr.threads.size(), 1u);
-  EXPECT_EQ(tr.threads[0],
-            (std::vector<std::string>{"> parse_b", "args 0", "< parse_b", "= 20", "> parse_b",
-                                      "args 1", "< parse_b", "= 32", "> work", "args 5",
-                                      "> parse_b", "args 5", "< parse_b", "= 63", "< work",
-                                      "= 110"}));
+  EXPECT_EQ(tr.threads[0], (std::vector<std::string>{"> parse_b", "args 0", "< parse_b", "= 20",
+                                                     "> parse_b", "args 1", "< parse_b", "= 32",
+                                                     "> work", "args 5", "> parse_b", "args 5",
+                                                     "< parse_b", "= 63", "< work", "= 110"}));
 }
 
 TEST_F(Agent, ProfileTracerSection) {
-  Run t = traced({"basic"}, {{"SLED_TRACER", "profile"}, {"SLED_FILTER", "parse_*,work"}});
+  Outcome t = traced({"basic"}, {{"SLED_TRACER", "profile"}, {"SLED_FILTER", "parse_*,work"}});
   EXPECT_EQ(t.status, 3);
   EXPECT_EQ(t.out, kBasicOut);
   AgentTrace tr;
   ASSERT_TRUE(read_agent_trace(trace_dir(), true, &tr)) << tr.error;
-  EXPECT_EQ(tr.profile_calls, (std::map<std::string, uint64_t>{
-                                  {"parse_a", 4}, {"parse_b", 3}, {"work", 1}}));
+  EXPECT_EQ(tr.profile_calls,
+            (std::map<std::string, uint64_t>{{"parse_a", 4}, {"parse_b", 3}, {"work", 1}}));
 }
 
 TEST_F(Agent, SeveralTracers) {
-  Run t = traced({"basic"}, {{"SLED_TRACER", "function,profile"}, {"SLED_FILTER", "work"}});
+  Outcome t = traced({"basic"}, {{"SLED_TRACER", "function,profile"}, {"SLED_FILTER", "work"}});
   EXPECT_EQ(t.status, 3);
   AgentTrace tr;
   ASSERT_TRUE(read_agent_trace(trace_dir(), true, &tr)) << tr.error;
@@ -204,10 +203,10 @@ TEST_F(Agent, BadSettingsPrintOneLineAndRunUntraced) {
        "sled: SLED_INJECT='parse_a:return=x': inject 'parse_a:return=x': return='x': expected an "
        "integer, tracing disabled"},
   };
-  Run p = plain({"basic"});
+  Outcome p = plain({"basic"});
   for (const Case &c : cases) {
     fs::remove_all(trace_dir());
-    Run t = traced({"basic"}, c.env);
+    Outcome t = traced({"basic"}, c.env);
     EXPECT_EQ(t.status, p.status) << c.line;
     EXPECT_EQ(t.out, p.out) << c.line;
     // One line from sled, first (the constructor runs before main), then the
@@ -224,7 +223,7 @@ TEST_F(Agent, BadSettingsPrintOneLineAndRunUntraced) {
 TEST_F(Agent, InjectionsFromTheEnvironment) {
   // parse_b's body is skipped and returns 1000: the result line changes
   // (110 without the agent).
-  Run t = traced({"basic"}, {{"SLED_INJECT", "parse_b:return=1000"}});
+  Outcome t = traced({"basic"}, {{"SLED_INJECT", "parse_b:return=1000"}});
   EXPECT_EQ(t.status, 3);
   EXPECT_EQ(t.out, "result 1024\n");
   EXPECT_EQ(t.err, kBasicErr);
@@ -232,7 +231,7 @@ TEST_F(Agent, InjectionsFromTheEnvironment) {
 }
 
 TEST_F(Agent, VerboseSaysWhatItDoes) {
-  Run t = traced({"basic"}, {{"SLED_TRACER", "function"}, {"SLED_VERBOSE", "1"}});
+  Outcome t = traced({"basic"}, {{"SLED_TRACER", "function"}, {"SLED_VERBOSE", "1"}});
   EXPECT_EQ(t.status, 3);
   EXPECT_EQ(t.out, kBasicOut);
   EXPECT_EQ(t.err.rfind("sled: tracing function into sled.trace", 0), 0u) << t.err;
@@ -240,8 +239,8 @@ TEST_F(Agent, VerboseSaysWhatItDoes) {
 }
 
 TEST_F(Agent, AtexitHandlersAreTraced) {
-  Run p = plain({"atexit"});
-  Run t = traced({"atexit"}, {{"SLED_TRACER", "function"}, {"SLED_FILTER", "parse_b"}});
+  Outcome p = plain({"atexit"});
+  Outcome t = traced({"atexit"}, {{"SLED_TRACER", "function"}, {"SLED_FILTER", "parse_b"}});
   EXPECT_EQ(t.status, 0);
   EXPECT_EQ(t.out, p.out);
   EXPECT_EQ(t.out, "result 110\natexit handler ran\n");
@@ -252,9 +251,9 @@ TEST_F(Agent, AtexitHandlersAreTraced) {
 }
 
 TEST_F(Agent, ExitFromAThreadClosesTheTrace) {
-  Run p = plain({"thread_exit"});
+  Outcome p = plain({"thread_exit"});
   EXPECT_EQ(p.status, 5);
-  Run t = traced({"thread_exit"}, {{"SLED_TRACER", "function"}, {"SLED_FILTER", "parse_a"}});
+  Outcome t = traced({"thread_exit"}, {{"SLED_TRACER", "function"}, {"SLED_FILTER", "parse_a"}});
   EXPECT_EQ(t.status, 5);
   EXPECT_EQ(t.out, p.out);
   EXPECT_EQ(t.err, p.err);
@@ -265,8 +264,8 @@ TEST_F(Agent, ExitFromAThreadClosesTheTrace) {
 }
 
 TEST_F(Agent, ForkedChildStopsCleanly) {
-  Run p = plain({"fork"});
-  Run t = traced({"fork"}, {{"SLED_TRACER", "function"}, {"SLED_FILTER", "parse_*"}});
+  Outcome p = plain({"fork"});
+  Outcome t = traced({"fork"}, {{"SLED_TRACER", "function"}, {"SLED_FILTER", "parse_*"}});
   EXPECT_EQ(t.status, 0);
   EXPECT_EQ(t.out, p.out);
   EXPECT_EQ(t.out, "child done\nparent: child exited 7\n");
@@ -284,9 +283,9 @@ TEST_F(Agent, ForkedChildStopsCleanly) {
 }
 
 TEST_F(Agent, KilledProgramLeavesAReadableTrace) {
-  Run t = traced({"kill"}, {{"SLED_TRACER", "function"},
-                            {"SLED_FILTER", "parse_a"},
-                            {"SLED_BUFFER_SIZE", "64K"}});
+  Outcome t = traced(
+      {"kill"},
+      {{"SLED_TRACER", "function"}, {"SLED_FILTER", "parse_a"}, {"SLED_BUFFER_SIZE", "64K"}});
   EXPECT_EQ(t.status, -SIGKILL);
   EXPECT_EQ(t.err, "");
   // Not complete (no footer): read up to the last chunk written.
@@ -294,15 +293,19 @@ TEST_F(Agent, KilledProgramLeavesAReadableTrace) {
   ASSERT_TRUE(read_agent_trace(trace_dir(), false, &tr)) << tr.error;
   size_t n = 0;
   for (const auto &thread : tr.threads) {
-    for (const auto &e : thread) EXPECT_EQ(e, "> parse_a");
+    // One function's entries. The symbol table is written at close
+    // (recorder), so a killed trace may not name it: "> ?" then.
+    for (const auto &e : thread) EXPECT_TRUE(e == "> parse_a" || e == "> ?") << e;
     n += thread.size();
   }
   EXPECT_LE(n, 20000u);
+  EXPECT_GT(n, 0u);  // the writer ran during the pauses
   std::cout << "killed after 20000 calls: " << n << " entries readable\n";
 }
 
 TEST_F(Agent, ProgramLinkingLibsledGetsOneLibsled) {
-  Run t = traced({}, {{"SLED_TRACER", "function"}, {"SLED_FILTER", "parse_c"}}, AGENT_PROG_LINKED);
+  Outcome t =
+      traced({}, {{"SLED_TRACER", "function"}, {"SLED_FILTER", "parse_c"}}, AGENT_PROG_LINKED);
   EXPECT_EQ(t.status, 0);
   EXPECT_EQ(t.out, "libsled copies: 1\nsites: yes\n");
   EXPECT_EQ(t.err, "");
@@ -315,11 +318,11 @@ TEST_F(Agent, ProgramLinkingLibsledGetsOneLibsled) {
 // Resident memory of the agent with 100 threads making traced calls: the
 // figure is printed (for docs), only the trace's completeness is asserted.
 TEST_F(Agent, HundredThreadsMemory) {
-  Run p = plain({"threads", "100"});
+  Outcome p = plain({"threads", "100"});
   ASSERT_EQ(p.status, 0);
   for (const char *tracer : {"function_graph", "profile"}) {
     fs::remove_all(trace_dir());
-    Run t = traced({"threads", "100"}, {{"SLED_TRACER", tracer}, {"SLED_FILTER", "parse_a"}});
+    Outcome t = traced({"threads", "100"}, {{"SLED_TRACER", tracer}, {"SLED_FILTER", "parse_a"}});
     ASSERT_EQ(t.status, 0) << t.err;
     std::cout << "without agent: " << p.out << "with agent (" << tracer << "): " << t.out;
     AgentTrace tr;

@@ -25,8 +25,7 @@ bool parse_profile(const std::string &text, std::map<std::string, uint64_t> *cal
     std::istringstream f(line);
     std::string ip, module, name;
     uint64_t n = 0, total = 0, self = 0, max = 0;
-    if (!(f >> ip >> n >> total >> self >> max >> module >> name) || self > total ||
-        max > total) {
+    if (!(f >> ip >> n >> total >> self >> max >> module >> name) || self > total || max > total) {
       *error = "bad profile line: " + line;
       return false;
     }
