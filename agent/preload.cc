@@ -15,14 +15,26 @@
 // signal runs no destructor: the trace stays readable up to the last chunk
 // the recorder wrote.
 //
-// fork: the child stops tracing cleanly. It records nothing (the recording
+// Several processes: the first process of a run owns the trace directory
+// (SLED_OUTPUT) and holds a lock on DIR/.sled-agent.lock while it runs; a
+// process that starts under the agent while that lock is held (a program
+// the traced one runs with fork+exec, system() or popen(), which inherit
+// LD_PRELOAD) records into DIR/pid-<PID>/ instead of truncating the
+// running trace. Known gap: a descendant that starts after the first
+// process exited owns DIR again (a daemon's re-exec replaces the trace).
+//
+// fork without exec: the child stops tracing cleanly. It records nothing (the recording
 // switch is turned off in the child), writes nothing to the parent's trace
 // directory, and does not close the parent's session at its exit; the
 // parent's trace is unaffected. Injections stay active in the child (they
 // are plain ops, not part of the recording).
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -42,6 +54,18 @@ void say(const std::string &line) {
   std::string s = line + "\n";
   ssize_t n = write(STDERR_FILENO, s.data(), s.size());
   (void)n;
+}
+
+// The directory this process records into (see the top of the file). The
+// lock's descriptor stays open for the life of the process (close-on-exec:
+// an exec'ed image takes its own).
+std::string own_directory(const std::string &dir) {
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return dir;  // open reports it
+  int fd = open((dir + "/.sled-agent.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return dir;
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) return dir;
+  close(fd);
+  return dir + "/pid-" + std::to_string(getpid());
 }
 
 void undo() {
@@ -75,6 +99,11 @@ void start() {
     undo();
   };
   if (plan.session) {
+    std::string dir = own_directory(plan.dir);
+    if (dir != plan.dir) {
+      plan.open_options.replace(0, plan.open_options.find(' '), "dir=" + dir);
+      plan.dir = dir;
+    }
     if (int err = sled_trace_open(plan.open_options.c_str())) {
       return failed("cannot open the trace (" + plan.open_options + ")", err);
     }

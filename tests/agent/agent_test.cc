@@ -282,6 +282,32 @@ TEST_F(Agent, ForkedChildStopsCleanly) {
   EXPECT_EQ(entries, (std::vector<std::string>{"sled.trace", "stderr", "stdout"}));
 }
 
+TEST_F(Agent, ExecedChildRecordsIntoItsOwnDirectory) {
+  Outcome p = plain({"exec"});
+  Outcome t = traced({"exec"}, {{"SLED_TRACER", "function"}, {"SLED_FILTER", "parse_*"}});
+  EXPECT_EQ(t.status, 0);
+  EXPECT_EQ(t.out, p.out);
+  EXPECT_EQ(t.out, "result 110\nparent: child exited 3\n");
+  EXPECT_EQ(t.err, p.err);
+  // The parent's trace is whole (the child did not truncate it)...
+  AgentTrace tr;
+  ASSERT_TRUE(read_agent_trace(trace_dir(), true, &tr)) << tr.error;
+  ASSERT_EQ(tr.threads.size(), 1u);
+  EXPECT_EQ(tr.threads[0], (std::vector<std::string>{"> parse_a", "> parse_a"}));
+  // ... and the child's is in sled.trace/pid-<its pid>/.
+  std::vector<std::string> subdirs;
+  for (const auto &e : fs::directory_iterator(trace_dir()))
+    if (e.is_directory()) subdirs.push_back(e.path().filename());
+  ASSERT_EQ(subdirs.size(), 1u);
+  EXPECT_EQ(subdirs[0].rfind("pid-", 0), 0u) << subdirs[0];
+  AgentTrace child;
+  ASSERT_TRUE(read_agent_trace(trace_dir() + "/" + subdirs[0], true, &child)) << child.error;
+  ASSERT_EQ(child.threads.size(), 1u);
+  EXPECT_EQ(child.threads[0],
+            (std::vector<std::string>{"> parse_a", "> parse_a", "> parse_a", "> parse_b",
+                                      "> parse_b", "> parse_a", "> parse_b"}));
+}
+
 TEST_F(Agent, KilledProgramLeavesAReadableTrace) {
   Outcome t = traced(
       {"kill"},
