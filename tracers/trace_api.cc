@@ -141,15 +141,19 @@ int sled_trace_close(void) try {
   SLED_TRACE_ENTER("sled_trace_close");
   std::lock_guard lock(g_mu);
   if (!g_open) return fail(-ENOTCONN, "sled_trace_close: no session is open");
-  // Tracers first, so that no callback records while the recorder drains;
-  // a tracer that failed to stop keeps recording into a closed recorder
-  // (thread_writer() is then nullptr), which is safe.
-  int rc = stop_everything();
-  int rc_rec = rec::stop();
+  // Tracers and triggers first: the recorder unmaps the buffers at stop,
+  // so no callback may still be writing (sled_unregister_ops returns after
+  // a grace period). If one could not be unregistered, the session stays
+  // open with recording off, and the call fails: closing it would unmap
+  // memory a callback may still write.
+  if (int rc = stop_everything(); rc < 0) {
+    rec::set_enabled(false);
+    return rc;
+  }
+  int rc = rec::stop();
   g_open = false;
   g_final_stats = rec::stats();
   g_have_final_stats = true;
-  if (rc_rec < 0 && !rc) rc = rc_rec;
   return rc;
 }
 SLED_TRACE_CATCH(-ENOMEM)

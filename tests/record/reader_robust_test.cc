@@ -5,7 +5,9 @@
 // crash (this runs under ASan/UBSan in CI). The corpus files are read too.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "trace_util.h"
@@ -45,6 +47,13 @@ std::string make_trace(const std::string &dir) {
   rec::add_section("profile", "abc");
   if (rec::stop() != 0) return "";
   return rectest::read_file(dir + "/trace.sled");
+}
+
+// The size of the first record (the header) of a trace file.
+size_t fmt_header_bytes(const std::string &bytes) {
+  uint32_t len = 0;
+  if (bytes.size() >= 12) memcpy(&len, bytes.data() + 8, 4);
+  return std::min(bytes.size(), static_cast<size_t>(16 + len));
 }
 
 bool is_prefix(const std::vector<Event> &part, const std::vector<Event> &whole) {
@@ -162,6 +171,48 @@ TEST(ReaderCorpus, EveryFileReadOrRefused) {
     files++;
   }
   EXPECT_GT(files, 0u);
+}
+
+}  // namespace
+
+namespace {
+
+// Regenerates tests/record/corpus (run with --gtest_also_run_disabled_tests
+// --gtest_filter='*WriteCorpus*'): a few small traces of each shape.
+TEST(ReaderCorpus, DISABLED_WriteCorpus) {
+  auto write = [](const std::string &name, const std::string &bytes) {
+    std::ofstream(std::string(RECORD_CORPUS_DIR) + "/" + name, std::ios::binary) << bytes;
+  };
+  auto small = [](rec::Mode mode, bool snapshot) {
+    rectest::TempDir dir;
+    rec::Options o;
+    o.dir = dir.path;
+    o.buffer_bytes = 4096;
+    o.mode = mode;
+    EXPECT_EQ(rec::start(o), 0);
+    rec::Writer *w = rec::thread_writer();
+    for (uint64_t i = 0; i < 40; i++) {
+      rec::entry(w, 100 + i * 9, 0x401000 + i % 3 * 0x40, 0x402000);
+      uint64_t v[3] = {i, ~i, 1};
+      rec::args(w, v, 3);
+      if (i % 10 == 0) {
+        uintptr_t ips[2] = {0x401010, 0x402020};
+        rec::stack(w, 101 + i * 9, ips, 2);
+      }
+      rec::exit(w, 105 + i * 9, 0x401000 + i % 3 * 0x40, i == 7);
+      rec::retval(w, i * 3);
+    }
+    rec::marker(w, 1000, 0x401000, rec::Marker::inject_return, 7);
+    if (snapshot) rec::snapshot();
+    rec::add_section("profile", "f 1 2 3\n");
+    EXPECT_EQ(rec::stop(), 0);
+    return rectest::read_file(dir.path + "/trace.sled");
+  };
+  std::string drop = small(rec::Mode::drop_newest, false);
+  write("drop.sled", drop);
+  write("overwrite_snapshot.sled", small(rec::Mode::overwrite_oldest, true));
+  write("cut.sled", drop.substr(0, drop.size() * 2 / 3));
+  write("header_only.sled", drop.substr(0, fmt_header_bytes(drop)));
 }
 
 }  // namespace

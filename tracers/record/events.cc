@@ -52,11 +52,8 @@ inline void commit(Writer *w, uint8_t *p) {
   count(w->events);
 }
 
-inline uint8_t *room(Writer *w, uint64_t ts, size_t need) {
-  uint8_t *p = w->pos;
-  if (static_cast<size_t>(w->end - p) < need) [[unlikely]]
-    p = make_room(w, ts);
-  return p;
+inline bool has_room(const Writer *w, const uint8_t *p, size_t need) {
+  return static_cast<size_t>(w->end - p) >= need;
 }
 
 // [anon:sled-trace-TID] in /proc/PID/maps, where the kernel supports
@@ -210,9 +207,20 @@ uint8_t *make_room(Writer *w, uint64_t ts) {
   return w->pos;
 }
 
+// Each encoder checks for room once; without room it tail-calls its slow
+// twin, which takes a new chunk (make_room) and calls the encoder again,
+// so the fast path saves no registers and calls nothing.
+#define SLED_REC_SLOW(name, params, args_, ts_)                 \
+  [[gnu::noinline, gnu::cold]] static void name##_slow params { \
+    if (make_room(w, ts_)) name args_;                          \
+  }
+
+SLED_REC_SLOW(entry, (Writer * w, uint64_t ts, uintptr_t ip, uintptr_t parent_ip),
+              (w, ts, ip, parent_ip), ts)
 void entry(Writer *w, uint64_t ts, uintptr_t ip, uintptr_t parent_ip) {
-  uint8_t *p = room(w, ts, fmt::kMaxSmallEvent);
-  if (!p) return;
+  uint8_t *p = w->pos;
+  if (!has_room(w, p, fmt::kMaxSmallEvent)) [[unlikely]]
+    return entry_slow(w, ts, ip, parent_ip);
   *p++ = fmt::ev_entry;
   p = fmt::put_varint(p, ts_delta(w, ts));
   p = fmt::put_varint(p, fmt::zigzag(static_cast<int64_t>(ip - w->prev_ip)));
@@ -222,9 +230,11 @@ void entry(Writer *w, uint64_t ts, uintptr_t ip, uintptr_t parent_ip) {
   commit(w, p);
 }
 
+SLED_REC_SLOW(exit, (Writer * w, uint64_t ts, uintptr_t ip, bool unwound), (w, ts, ip, unwound), ts)
 void exit(Writer *w, uint64_t ts, uintptr_t ip, bool unwound) {
-  uint8_t *p = room(w, ts, fmt::kMaxSmallEvent);
-  if (!p) return;
+  uint8_t *p = w->pos;
+  if (!has_room(w, p, fmt::kMaxSmallEvent)) [[unlikely]]
+    return exit_slow(w, ts, ip, unwound);
   *p++ = unwound ? fmt::ev_exit_unwound : fmt::ev_exit;
   p = fmt::put_varint(p, ts_delta(w, ts));
   p = fmt::put_varint(p, fmt::zigzag(static_cast<int64_t>(ip - w->prev_ip)));
@@ -232,14 +242,17 @@ void exit(Writer *w, uint64_t ts, uintptr_t ip, bool unwound) {
   commit(w, p);
 }
 
+SLED_REC_SLOW(args, (Writer * w, const uint64_t *values, unsigned n), (w, values, n), w->prev_ts)
 void args(Writer *w, const uint64_t *values, unsigned n) {
   if (n > fmt::kMaxArgs) n = fmt::kMaxArgs;
-  if (w->last_dropped || n == 0) {
-    if (w->last_dropped) count(w->lost);
+  if (w->last_dropped) [[unlikely]] {
+    count(w->lost);  // its entry was dropped
     return;
   }
-  uint8_t *p = room(w, w->prev_ts, fmt::kMaxArgsEvent);
-  if (!p) return;
+  if (n == 0) return;
+  uint8_t *p = w->pos;
+  if (!has_room(w, p, fmt::kMaxArgsEvent)) [[unlikely]]
+    return args_slow(w, values, n);
   *p++ = fmt::ev_args;
   *p++ = static_cast<uint8_t>(n);
   for (unsigned i = 0; i < n; i++)
@@ -247,22 +260,27 @@ void args(Writer *w, const uint64_t *values, unsigned n) {
   commit(w, p);
 }
 
+SLED_REC_SLOW(retval, (Writer * w, uint64_t value), (w, value), w->prev_ts)
 void retval(Writer *w, uint64_t value) {
-  if (w->last_dropped) {
-    count(w->lost);
+  if (w->last_dropped) [[unlikely]] {
+    count(w->lost);  // its exit was dropped
     return;
   }
-  uint8_t *p = room(w, w->prev_ts, fmt::kMaxSmallEvent);
-  if (!p) return;
+  uint8_t *p = w->pos;
+  if (!has_room(w, p, fmt::kMaxSmallEvent)) [[unlikely]]
+    return retval_slow(w, value);
   *p++ = fmt::ev_retval;
   p = fmt::put_varint(p, fmt::zigzag(static_cast<int64_t>(value)));
   commit(w, p);
 }
 
+SLED_REC_SLOW(stack, (Writer * w, uint64_t ts, const uintptr_t *ips, unsigned n), (w, ts, ips, n),
+              ts)
 void stack(Writer *w, uint64_t ts, const uintptr_t *ips, unsigned n) {
   if (n > fmt::kMaxStack) n = fmt::kMaxStack;
-  uint8_t *p = room(w, ts, fmt::kMaxStackEvent);
-  if (!p) return;
+  uint8_t *p = w->pos;
+  if (!has_room(w, p, fmt::kMaxStackEvent)) [[unlikely]]
+    return stack_slow(w, ts, ips, n);
   *p++ = fmt::ev_stack;
   p = fmt::put_varint(p, ts_delta(w, ts));
   *p++ = static_cast<uint8_t>(n);
@@ -274,9 +292,12 @@ void stack(Writer *w, uint64_t ts, const uintptr_t *ips, unsigned n) {
   commit(w, p);
 }
 
+SLED_REC_SLOW(marker, (Writer * w, uint64_t ts, uintptr_t ip, Marker kind, uint64_t arg),
+              (w, ts, ip, kind, arg), ts)
 void marker(Writer *w, uint64_t ts, uintptr_t ip, Marker kind, uint64_t arg) {
-  uint8_t *p = room(w, ts, fmt::kMaxSmallEvent);
-  if (!p) return;
+  uint8_t *p = w->pos;
+  if (!has_room(w, p, fmt::kMaxSmallEvent)) [[unlikely]]
+    return marker_slow(w, ts, ip, kind, arg);
   *p++ = fmt::ev_marker;
   p = fmt::put_varint(p, ts_delta(w, ts));
   p = fmt::put_varint(p, fmt::zigzag(static_cast<int64_t>(ip - w->prev_ip)));
@@ -284,5 +305,6 @@ void marker(Writer *w, uint64_t ts, uintptr_t ip, Marker kind, uint64_t arg) {
   p = fmt::put_varint(p, arg);
   commit(w, p);
 }
+#undef SLED_REC_SLOW
 
 }  // namespace sled::rec

@@ -234,6 +234,26 @@ TEST_P(Triggers, TraceonStartsRecordingThere) {
             (Lines{"traceoff @-", "traceon @trc_mark", "> trc_mark", "> trc_leaf"}));
 }
 
+TEST_P(Triggers, TraceoffUnderGraphLeavesExitsOut) {
+  Start("function_graph", "filter=trc_leaf,trc_after_mark,trc_mark");
+  ASSERT_EQ(sled_trigger_add("trc_mark:traceoff"), 0) << sled_trace_last_error();
+  EXPECT_EQ(trc_after_mark(), 11);
+  Close();
+  EXPECT_EQ(one_thread(dir_), (Lines{"> trc_after_mark", "> trc_mark", "traceoff @trc_mark"}));
+}
+
+TEST_P(Triggers, TraceonUnderGraphHooksOnlyRecordedEntries) {
+  ASSERT_EQ(sled_trigger_add("trc_mark:traceon"), 0) << sled_trace_last_error();
+  Start("function_graph", "filter=trc_leaf,trc_after_mark,trc_mark");
+  ASSERT_EQ(sled_trace_off(), 0);
+  EXPECT_EQ(trc_after_mark(), 11);
+  Close();
+  // trc_after_mark's entry was not recorded, so its return was not hooked:
+  // no exit without its entry.
+  EXPECT_EQ(one_thread(dir_), (Lines{"traceoff @-", "traceon @trc_mark", "> trc_mark", "< trc_mark",
+                                     "> trc_leaf", "< trc_leaf"}));
+}
+
 TEST_P(Triggers, CountLimitsFirings) {
   ASSERT_EQ(sled_trigger_add("trc_mark:stacktrace:2"), 0) << sled_trace_last_error();
   for (int i = 0; i < 5; ++i) trc_mark();
@@ -377,6 +397,24 @@ TEST(SessionApi, BadOptionsAreEinvalAndChangeNothing) {
 std::atomic<int> g_rc_from_callback{1};
 void calls_trace_api(uintptr_t, uintptr_t, sled_ops *, sled_regs *) {
   g_rc_from_callback.store(sled_tracer_start("function", ""));
+}
+
+std::atomic<int> g_rc_from_return{1};
+int hook_all(uintptr_t, uintptr_t, sled_graph_ops *, sled_regs *, uint64_t *) { return 1; }
+void snapshot_on_return(const sled_graph_ret *, sled_graph_ops *) {
+  g_rc_from_return.store(sled_trace_snapshot());
+}
+
+TEST(SessionApi, FromAReturnCallbackIsEdeadlk) {
+  static sled_graph_ops gops;
+  gops.entry = hook_all;
+  gops.ret = snapshot_on_return;
+  ASSERT_EQ(sled_set_filter(&gops.ops, "trc_mark", 1), 0);
+  ASSERT_EQ(sled_register_graph_ops(&gops), 0) << sled_last_error();
+  trc_mark();
+  EXPECT_EQ(sled_unregister_graph_ops(&gops), 0);
+  EXPECT_EQ(g_rc_from_return.load(), -EDEADLK);
+  EXPECT_STREQ(sled_trace_last_error(), "sled_trace_snapshot: not allowed from a sled callback");
 }
 
 TEST(SessionApi, FromACallbackIsEdeadlk) {
