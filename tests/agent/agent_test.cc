@@ -230,6 +230,21 @@ TEST_F(Agent, InjectionsFromTheEnvironment) {
   EXPECT_FALSE(fs::exists(trace_dir()));  // no tracer: no session
 }
 
+TEST_F(Agent, InjectionsAreMarkedInTheTrace) {
+  // parse_b's second call (of three) returns 1000 without running; the
+  // trace holds the marker (kind 5: inject_return, with the value) where it
+  // happened, before work's entry.
+  Outcome t = traced({"basic"}, {{"SLED_TRACER", "function"},
+                                 {"SLED_FILTER", "work"},
+                                 {"SLED_INJECT", "parse_b:return=1000:every=2"}});
+  EXPECT_EQ(t.status, 3);
+  EXPECT_EQ(t.out, "result 86\n");
+  AgentTrace tr;
+  ASSERT_TRUE(read_agent_trace(trace_dir(), true, &tr)) << tr.error;
+  ASSERT_EQ(tr.threads.size(), 1u);
+  EXPECT_EQ(tr.threads[0], (std::vector<std::string>{"marker 5 parse_b 1000", "> work"}));
+}
+
 TEST_F(Agent, VerboseSaysWhatItDoes) {
   Outcome t = traced({"basic"}, {{"SLED_TRACER", "function"}, {"SLED_VERBOSE", "1"}});
   EXPECT_EQ(t.status, 3);
