@@ -1,7 +1,8 @@
-// now() and its calibration. The TSC is used only when CPUID says it is
-// invariant (constant rate across P/C-states, synchronised across cores on
-// the machines that advertise it); cntvct_el0 is architecturally a constant
-// frequency counter. Elsewhere CLOCK_MONOTONIC (vDSO, ~20 ns).
+// now() and its calibration. The architecture's counter is used when it
+// runs at a constant rate: the x86 TSC only when CPUID says it is invariant
+// (constant across P/C-states, synchronised across cores on the machines
+// that advertise it); arm64's cntvct_el0 always (architecturally constant,
+// its rate in cntfrq_el0). Elsewhere CLOCK_MONOTONIC (vDSO).
 #include "clock.h"
 
 #include <atomic>
@@ -14,11 +15,6 @@
 
 namespace sled::rec {
 namespace {
-// Written by start() before the session state is published (release in
-// session.cc); now() reads it relaxed: a thread that sees the session also
-// sees this (acquire there), and a stale value before any session only
-// mislabels timestamps nobody records.
-std::atomic<uint8_t> g_clock{fmt::clock_monotonic};
 
 uint64_t read_ns(clockid_t id) {
   timespec ts;
@@ -26,51 +22,61 @@ uint64_t read_ns(clockid_t id) {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-bool tsc_invariant() {
+// ---- the architecture's counter: four small functions per architecture ----
 #if defined(__x86_64__)
+constexpr fmt::ClockId kArchCounter = fmt::clock_tsc;
+inline uint64_t read_arch_counter() { return __rdtsc(); }
+bool arch_counter_usable() {
   unsigned a, b, c, d;
   if (!__get_cpuid(0x80000000u, &a, &b, &c, &d) || a < 0x80000007u) return false;
   __get_cpuid(0x80000007u, &a, &b, &c, &d);
-  return (d >> 8) & 1;
-#else
-  return false;
-#endif
+  return (d >> 8) & 1;  // invariant TSC
 }
+uint64_t arch_counter_frequency() { return 0; }  // not architectural: measured
+#elif defined(__aarch64__)
+constexpr fmt::ClockId kArchCounter = fmt::clock_cntvct;
+inline uint64_t read_arch_counter() {
+  uint64_t v;
+  asm volatile("mrs %0, cntvct_el0" : "=r"(v));
+  return v;
+}
+bool arch_counter_usable() { return true; }
+uint64_t arch_counter_frequency() {
+  uint64_t f;
+  asm volatile("mrs %0, cntfrq_el0" : "=r"(f));
+  return f;
+}
+#else
+constexpr fmt::ClockId kArchCounter = fmt::clock_monotonic;
+inline uint64_t read_arch_counter() { return read_ns(CLOCK_MONOTONIC); }
+bool arch_counter_usable() { return false; }
+uint64_t arch_counter_frequency() { return 0; }
+#endif
+
+// Written by start() before the session state is published (release in
+// session.cc); now() reads it relaxed: a thread that sees the session also
+// sees this (acquire there), and a stale value before any session only
+// mislabels timestamps nobody records.
+std::atomic<uint8_t> g_clock{fmt::clock_monotonic};
 
 inline uint64_t read_counter(uint8_t id) {
-#if defined(__x86_64__)
-  if (id == fmt::clock_tsc) return __rdtsc();
-#elif defined(__aarch64__)
-  if (id == fmt::clock_cntvct) {
-    uint64_t v;
-    asm volatile("mrs %0, cntvct_el0" : "=r"(v));
-    return v;
-  }
-#endif
-  return read_ns(CLOCK_MONOTONIC);
+  return id == kArchCounter && id != fmt::clock_monotonic ? read_arch_counter()
+                                                          : read_ns(CLOCK_MONOTONIC);
 }
+
 }  // namespace
 
 uint64_t monotonic_ns() { return read_ns(CLOCK_MONOTONIC); }
 uint64_t realtime_ns() { return read_ns(CLOCK_REALTIME); }
 
 int resolve_clock(ClockKind want, fmt::ClockId *out) {
-  if (want == ClockKind::monotonic) {
-    *out = fmt::clock_monotonic;
-    return 0;
-  }
-#if defined(__aarch64__)
-  *out = fmt::clock_cntvct;
-  return 0;
-#else
-  if (tsc_invariant()) {
-    *out = fmt::clock_tsc;
+  if (want != ClockKind::monotonic && arch_counter_usable()) {
+    *out = kArchCounter;
     return 0;
   }
   if (want == ClockKind::tsc) return -ENOTSUP;
   *out = fmt::clock_monotonic;
   return 0;
-#endif
 }
 
 void select_clock(fmt::ClockId id) { g_clock.store(id, std::memory_order_relaxed); }
@@ -116,14 +122,8 @@ uint64_t duration_ns(uint64_t raw_delta) {
 
 uint64_t ticks_per_second(const ClockPair &first, const ClockPair &second) {
   uint8_t id = g_clock.load(std::memory_order_relaxed);
-#if defined(__aarch64__)
-  if (id == fmt::clock_cntvct) {
-    uint64_t f;
-    asm volatile("mrs %0, cntfrq_el0" : "=r"(f));
-    if (f) return f;
-  }
-#endif
   if (id == fmt::clock_monotonic) return 1000000000u;
+  if (uint64_t f = arch_counter_frequency()) return f;
   uint64_t dt = second.ticks - first.ticks, dm = second.mono_ns - first.mono_ns;
   if (dm == 0) return 1000000000u;
   return static_cast<uint64_t>(static_cast<unsigned __int128>(dt) * 1000000000u / dm);

@@ -219,7 +219,7 @@ SLED_REC_SLOW(entry, (Writer * w, uint64_t ts, uintptr_t ip, uintptr_t parent_ip
               (w, ts, ip, parent_ip), ts)
 void entry(Writer *w, uint64_t ts, uintptr_t ip, uintptr_t parent_ip) {
   uint8_t *p = w->pos;
-  if (!has_room(w, p, fmt::kMaxSmallEvent)) [[unlikely]]
+  if (!has_room(w, p, fmt::kEntryRoom)) [[unlikely]]
     return entry_slow(w, ts, ip, parent_ip);
   *p++ = fmt::ev_entry;
   p = fmt::put_varint(p, ts_delta(w, ts));
@@ -233,7 +233,7 @@ void entry(Writer *w, uint64_t ts, uintptr_t ip, uintptr_t parent_ip) {
 SLED_REC_SLOW(exit, (Writer * w, uint64_t ts, uintptr_t ip, bool unwound), (w, ts, ip, unwound), ts)
 void exit(Writer *w, uint64_t ts, uintptr_t ip, bool unwound) {
   uint8_t *p = w->pos;
-  if (!has_room(w, p, fmt::kMaxSmallEvent)) [[unlikely]]
+  if (!has_room(w, p, fmt::kExitRoom)) [[unlikely]]
     return exit_slow(w, ts, ip, unwound);
   *p++ = unwound ? fmt::ev_exit_unwound : fmt::ev_exit;
   p = fmt::put_varint(p, ts_delta(w, ts));

@@ -57,6 +57,11 @@ inline constexpr size_t kMaxVarint = 10;
 inline constexpr size_t kMaxSmallEvent = 1 + 4 * kMaxVarint;  // entry/exit/marker/retval
 inline constexpr size_t kMaxArgsEvent = 2 + kMaxArgs * kMaxVarint;
 inline constexpr size_t kMaxStackEvent = 2 + kMaxVarint + kMaxStack * kMaxVarint;
+// An entry takes a chunk only with room for its args too, an exit with room
+// for its retval: args and retval always sit right after their event, in
+// the same chunk (they name no ip themselves).
+inline constexpr size_t kEntryRoom = kMaxSmallEvent + kMaxArgsEvent;
+inline constexpr size_t kExitRoom = 2 * kMaxSmallEvent;
 
 inline uint64_t zigzag(int64_t v) {
   return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);

@@ -522,16 +522,20 @@ uint64_t Trace::total_lost() const {
 
 uint64_t Trace::to_ns(uint64_t ticks) const {
   if (header_.clock == Clock::monotonic) return ticks;
-  int64_t dt = static_cast<int64_t>(ticks - header_.start_ticks);
-  __int128 ns;
+  // Unsigned 128-bit products: |dt| and the spans are below 2^64, so the
+  // product fits; a hostile file can only make the result wrap.
+  bool before = ticks < header_.start_ticks;
+  uint64_t mag = before ? header_.start_ticks - ticks : ticks - header_.start_ticks;
+  unsigned __int128 ns;
   if (last_ticks_ > header_.start_ticks && last_ns_ > header_.start_ns)
-    ns = static_cast<__int128>(dt) * static_cast<__int128>(last_ns_ - header_.start_ns) /
-         static_cast<__int128>(last_ticks_ - header_.start_ticks);
+    ns = static_cast<unsigned __int128>(mag) * (last_ns_ - header_.start_ns) /
+         (last_ticks_ - header_.start_ticks);
   else if (header_.ticks_per_second)
-    ns = static_cast<__int128>(dt) * 1000000000 / header_.ticks_per_second;
+    ns = static_cast<unsigned __int128>(mag) * 1000000000u / header_.ticks_per_second;
   else
-    ns = dt;
-  return header_.start_ns + static_cast<uint64_t>(static_cast<int64_t>(ns));
+    ns = mag;
+  uint64_t d = static_cast<uint64_t>(ns);
+  return before ? header_.start_ns - d : header_.start_ns + d;
 }
 
 }  // namespace sled::reader

@@ -204,8 +204,21 @@ std::string header_payload(const Session &s, fmt::ClockId clock, uint64_t tps,
   return b;
 }
 
+// A child of fork() has the session's memory but not its writer thread:
+// it records nothing and may start a session of its own. The parent's
+// session object is left behind (its locks may be held by threads that do
+// not exist in the child).
+void forget_session_in_child() {
+  g_state.store(0, std::memory_order_relaxed);
+  g_session = nullptr;
+  g_pending.store(nullptr, std::memory_order_relaxed);
+  new (&g_api) std::mutex;
+}
+
 int start_locked(const Options &opts) {
   if (g_session) return -EBUSY;
+  static bool atfork_once = pthread_atfork(nullptr, nullptr, forget_session_in_child) == 0;
+  (void)atfork_once;
   fmt::ClockId clock;
   int rc = resolve_clock(opts.clock, &clock);
   if (rc < 0) return rc;
@@ -247,6 +260,7 @@ int start_locked(const Options &opts) {
     return -rc;
   }
   s->thread_started = true;
+  pthread_setname_np(s->thread, "sled-writer");
   g_session = s;
   g_last_id = geo.session;
   g_geometry = geo;
