@@ -136,7 +136,7 @@ void finish() {
   sled_trace_stats st{};
   sled_trace_get_stats(&st);
   int err = sled_trace_close();
-  if (err)
+  if (err && err != -ENOTCONN)  // -ENOTCONN: the program closed it itself
     say(std::string("sled: closing the trace: ") + sled_trace_last_error());
   else if (g_verbose)
     say("sled: " + std::to_string(st.events) + " events, " + std::to_string(st.lost) + " lost, " +
