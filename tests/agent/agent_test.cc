@@ -41,13 +41,30 @@ std::string slurp(const std::string &path) {
   return s.str();
 }
 
+// LeakSanitizer, at the exit of a child forked from a threaded process,
+// notes that the parent's other threads (here the recorder's writer) "were
+// not suspended": a sanitizer artefact, not output of the program or sled.
+std::string without_lsan_fork_notes(const std::string &err) {
+  std::string out;
+  std::istringstream in(err);
+  std::string line;
+  while (std::getline(in, line))
+    if (!(line.rfind("==", 0) == 0 &&
+          line.find("was not suspended. False leaks are possible.") != std::string::npos))
+      out += line + "\n";
+  if (!err.empty() && err.back() != '\n' && !out.empty()) out.pop_back();
+  return out;
+}
+
 // Runs prog with the test's environment minus SLED_* and LD_PRELOAD, plus
-// `env`; stdout and stderr go to files in `dir`.
+// `env` (which replaces variables of the same name); stdout and stderr go to files in `dir`.
 Outcome run(const std::string &dir, const std::vector<std::string> &argv,
             const std::map<std::string, std::string> &env) {
   std::vector<std::string> envs;
-  for (char **e = environ; *e; e++)
-    if (strncmp(*e, "SLED_", 5) != 0 && strncmp(*e, "LD_PRELOAD=", 11) != 0) envs.push_back(*e);
+  for (char **e = environ; *e; e++) {
+    std::string var = *e, key = var.substr(0, var.find('='));
+    if (key.rfind("SLED_", 0) != 0 && key != "LD_PRELOAD" && !env.count(key)) envs.push_back(var);
+  }
   std::vector<std::string> argv_copy;
   // A cross build runs the programs under qemu-user: LD_PRELOAD must reach
   // the guest's loader (-E), not the emulator's own.
@@ -89,7 +106,7 @@ Outcome run(const std::string &dir, const std::vector<std::string> &argv,
   }
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
   r.out = slurp(out);
-  r.err = slurp(err);
+  r.err = without_lsan_fork_notes(slurp(err));
   return r;
 }
 
@@ -279,8 +296,16 @@ TEST_F(Agent, ExitFromAThreadClosesTheTrace) {
 }
 
 TEST_F(Agent, ForkedChildStopsCleanly) {
-  Outcome p = plain({"fork"});
-  Outcome t = traced({"fork"}, {{"SLED_TRACER", "function"}, {"SLED_FILTER", "parse_*"}});
+  // No leak check in these runs: LeakSanitizer's check at the child's exit
+  // can deadlock on its allocator lock when another thread of the parent
+  // (the recorder's writer) held it at fork (clang 14's runtime). Without a
+  // sanitizer the variable is ignored.
+  std::string asan = getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "";
+  std::map<std::string, std::string> env{{"ASAN_OPTIONS", asan + ":detect_leaks=0"}};
+  Outcome p = run(dir_, prog({"fork"}), env);
+  env["SLED_TRACER"] = "function";
+  env["SLED_FILTER"] = "parse_*";
+  Outcome t = traced({"fork"}, env);
   EXPECT_EQ(t.status, 0);
   EXPECT_EQ(t.out, p.out);
   EXPECT_EQ(t.out, "child done\nparent: child exited 7\n");
