@@ -8,6 +8,17 @@
  *   3s one ops, SAVES_REGS       a preserve_all callback: no xmm0-7 saves
  *   4  ops on another function   tiny_traced disabled while an ops traces other_traced
  *   5  two ops on this function  the literal names the list ops
+ *   3t one ops, reads the clock  the callback reads the timestamp the
+ *                                recorder reads (rdtsc / cntvct_el0)
+ *   3f function tracer           sled_tracer_start("function") through
+ *                                sled/trace.h, recording (libsled-trace)
+ *   6  graph ops, declined       the entry callback declines the return
+ *   7  graph ops, hooked         return hooked, empty callbacks
+ *   8  graph ops, reads clock    7, both callbacks read the timestamp
+ *   8w graph ops, writer lookup  8 with the recorder's own now() and
+ *                                thread_writer() (sled::rec, exported by
+ *                                libsled-trace), a session open, no write
+ *   9  function_graph tracer     sled/trace.h, recording: 8w + the writes
  *   F1 floor: call + ret         a 5-byte call at the entry to a stub that
  *                                only returns (floors.S, x86_64)
  *   F2 floor: save + C call      a stub shaped like ftrace_caller: saves the
@@ -26,6 +37,7 @@
  * state 1 and overhead in ns over state 1, and the real time per call.
  */
 #include <benchmark/benchmark.h>
+#include <sled/graph.h>
 #include <sled/sled.h>
 #include <unistd.h>
 
@@ -39,6 +51,17 @@
 #include <vector>
 
 #include "tiny.h"
+#if SLED_BENCH_TRACE
+#include <sled/trace.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "record/recorder.h"
+#endif
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
 
 #if SLED_BENCH_FLOORS
 extern "C" int floor_call_ret(int x);
@@ -157,6 +180,7 @@ void one_ops_recursion_safe(benchmark::State& state) {
     call_loop<tiny_traced>(state);
 }
 
+#ifdef SLED_SAVES_REGS /* clang on x86_64 only (sled.h) */
 /* An empty callback in clang's preserve_all convention: it saves what it
  * uses itself, so the trampoline skips xmm0-7 (SLED_OPS_FL_SAVES_REGS). */
 SLED_SAVES_REGS void empty_callback_saves_regs(uintptr_t, uintptr_t, sled_ops*, sled_regs*) {}
@@ -167,6 +191,7 @@ void one_ops_saves_regs(benchmark::State& state) {
   if (ops.ready(state) && expect_site(state, tiny_traced, "tiny_traced", 1))
     call_loop<tiny_traced>(state);
 }
+#endif
 
 void ops_elsewhere(benchmark::State& state) {
   ScopedOps ops("other_traced");
@@ -181,6 +206,207 @@ void two_ops(benchmark::State& state) {
       expect_site(state, tiny_traced, "tiny_traced", 2))
     call_loop<tiny_traced>(state);
 }
+
+/* The timestamp the recorder takes per event when the TSC is invariant
+ * (tracers/record/clock.cc: rdtsc on x86_64, cntvct_el0 on aarch64). */
+inline uint64_t read_timestamp() {
+#if defined(__x86_64__)
+  return __rdtsc();
+#elif defined(__aarch64__)
+  uint64_t v;
+  __asm__ volatile("mrs %0, cntvct_el0" : "=r"(v));
+  return v;
+#else
+  return 0;
+#endif
+}
+
+/* Where the timestamp callbacks put what they read, so that the read is
+ * not optimised away (one store, like a tracer's). */
+uint64_t g_last_timestamp;
+
+/* Graph ops: the return hooked (one shadow-stack push and pop, the
+ * return handler, one mispredicted return), empty callbacks. */
+class ScopedGraphOps {
+ public:
+  explicit ScopedGraphOps(const char* filter, bool hook_return, bool timestamps = false) {
+    gops_.entry =
+        hook_return
+            ? [](uintptr_t, uintptr_t, sled_graph_ops*, sled_regs*, uint64_t*) { return 1; }
+            : [](uintptr_t, uintptr_t, sled_graph_ops*, sled_regs*, uint64_t*) { return 0; };
+    gops_.ret = [](const sled_graph_ret*, sled_graph_ops*) {};
+    if (timestamps) {
+      gops_.entry = [](uintptr_t, uintptr_t, sled_graph_ops*, sled_regs*, uint64_t*) {
+        g_last_timestamp = read_timestamp();
+        return 1;
+      };
+      gops_.ret = [](const sled_graph_ret*, sled_graph_ops*) {
+        g_last_timestamp = read_timestamp();
+      };
+    }
+    if (int rc = sled_set_filter(&gops_.ops, filter, 1); rc < 0)
+      error_ = describe("sled_set_filter", rc);
+    else if (rc = sled_register_graph_ops(&gops_); rc < 0)
+      error_ = describe("sled_register_graph_ops", rc);
+    else
+      registered_ = true;
+  }
+  ScopedGraphOps(const ScopedGraphOps&) = delete;
+  ScopedGraphOps& operator=(const ScopedGraphOps&) = delete;
+  ~ScopedGraphOps() {
+    if (registered_) (void)sled_unregister_graph_ops(&gops_);
+  }
+  bool ready(benchmark::State& state) const {
+    if (!registered_) state.SkipWithError(error_.c_str());
+    return registered_;
+  }
+
+ private:
+  sled_graph_ops gops_{};
+  bool registered_ = false;
+  std::string error_;
+};
+
+void timestamp_callback(uintptr_t, uintptr_t, sled_ops*, sled_regs*) {
+  g_last_timestamp = read_timestamp();
+}
+
+void one_ops_timestamp(benchmark::State& state) {
+  ScopedOps ops("tiny_traced", 0, timestamp_callback);
+  if (ops.ready(state) && expect_site(state, tiny_traced, "tiny_traced", 1))
+    call_loop<tiny_traced>(state);
+}
+
+void graph_declined(benchmark::State& state) {
+  ScopedGraphOps g("tiny_traced", false);
+  if (g.ready(state) && expect_site(state, tiny_traced, "tiny_traced", 1))
+    call_loop<tiny_traced>(state);
+}
+
+void graph_hooked(benchmark::State& state) {
+  ScopedGraphOps g("tiny_traced", true);
+  if (g.ready(state) && expect_site(state, tiny_traced, "tiny_traced", 1))
+    call_loop<tiny_traced>(state);
+}
+
+void graph_timestamps(benchmark::State& state) {
+  ScopedGraphOps g("tiny_traced", true, true);
+  if (g.ready(state) && expect_site(state, tiny_traced, "tiny_traced", 1))
+    call_loop<tiny_traced>(state);
+}
+
+#if SLED_BENCH_TRACE
+/* A recording session (sled/trace.h) with one tracer on tiny_traced, for
+ * one run: overwrite mode (the thread never waits for the drain, and no
+ * event is dropped, so every call records), 16 MiB per thread, the trace
+ * in a temporary directory (/dev/shm when there is one) removed after.
+ * Checks that every call of the run was recorded. */
+class ScopedTracer {
+ public:
+  ScopedTracer(const char* tracer, unsigned events_per_call)
+      : tracer_(tracer), per_call_(events_per_call) {
+    std::string base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    dir_ = base + "/sled-bench-call-XXXXXX";
+    if (!mkdtemp(dir_.data())) {
+      error_ = "mkdtemp failed";
+      dir_.clear();
+      return;
+    }
+    std::string options = "dir=" + dir_ + "/trace buffer=16M mode=overwrite";
+    if (int rc = sled_trace_open(options.c_str()); rc < 0) {
+      error_ = std::string("sled_trace_open: ") + sled_trace_last_error();
+    } else if (!tracer) {
+      open_ = true;  // a session without tracer (row 8w)
+    } else if (rc = sled_tracer_start(tracer, "filter=tiny_traced"); rc < 0) {
+      error_ = std::string("sled_tracer_start: ") + sled_trace_last_error();
+      (void)sled_trace_close();
+    } else {
+      open_ = true;
+      (void)sled_trace_get_stats(&before_);
+    }
+  }
+  ScopedTracer(const ScopedTracer&) = delete;
+  ScopedTracer& operator=(const ScopedTracer&) = delete;
+  ~ScopedTracer() {
+    if (open_) {
+      if (tracer_) (void)sled_tracer_stop(tracer_);
+      (void)sled_trace_close();
+    }
+    std::error_code ignored;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+  }
+  bool ready(benchmark::State& state) const {
+    if (!open_) state.SkipWithError(error_.c_str());
+    return open_;
+  }
+  /* After the loop: an error unless iterations x events per call were
+   * recorded and none lost. */
+  void check(benchmark::State& state) const {
+    sled_trace_stats after{};
+    (void)sled_trace_get_stats(&after);
+    const uint64_t expected = static_cast<uint64_t>(state.iterations()) * per_call_;
+    const uint64_t events = after.events - before_.events, lost = after.lost - before_.lost;
+    if (events != expected || lost != 0) {
+      char text[160];
+      std::snprintf(text, sizeof text, "%s: %llu events recorded, %llu lost, %llu expected",
+                    tracer_, static_cast<unsigned long long>(events),
+                    static_cast<unsigned long long>(lost),
+                    static_cast<unsigned long long>(expected));
+      state.SkipWithError(text);
+    }
+  }
+
+ private:
+  const char* tracer_;
+  unsigned per_call_;
+  std::string dir_, error_;
+  bool open_ = false;
+  sled_trace_stats before_{};
+};
+
+/* Row 8w: what the tracer's callbacks do besides writing the event. */
+uintptr_t g_last_writer;
+
+void graph_writer_lookup(benchmark::State& state) {
+  ScopedTracer session(nullptr, 0);
+  sled_graph_ops gops{};
+  gops.entry = [](uintptr_t, uintptr_t, sled_graph_ops*, sled_regs*, uint64_t*) {
+    g_last_writer = reinterpret_cast<uintptr_t>(sled::rec::thread_writer());
+    g_last_timestamp = sled::rec::now();
+    return 1;
+  };
+  gops.ret = [](const sled_graph_ret*, sled_graph_ops*) {
+    g_last_writer = reinterpret_cast<uintptr_t>(sled::rec::thread_writer());
+    g_last_timestamp = sled::rec::now();
+  };
+  if (!session.ready(state)) return;
+  if (int rc = sled_set_filter(&gops.ops, "tiny_traced", 1); rc < 0) {
+    state.SkipWithError(describe("sled_set_filter", rc).c_str());
+  } else if (rc = sled_register_graph_ops(&gops); rc < 0) {
+    state.SkipWithError(describe("sled_register_graph_ops", rc).c_str());
+  } else {
+    if (expect_site(state, tiny_traced, "tiny_traced", 1)) call_loop<tiny_traced>(state);
+    (void)sled_unregister_graph_ops(&gops);
+    if (!g_last_writer) state.SkipWithError("rec::thread_writer() gave no writer");
+  }
+}
+
+void function_tracer(benchmark::State& state) {
+  ScopedTracer t("function", 1);
+  if (t.ready(state) && expect_site(state, tiny_traced, "tiny_traced", 1)) {
+    call_loop<tiny_traced>(state);
+    t.check(state);
+  }
+}
+
+void function_graph_tracer(benchmark::State& state) {
+  ScopedTracer t("function_graph", 2);
+  if (t.ready(state) && expect_site(state, tiny_traced, "tiny_traced", 1)) {
+    call_loop<tiny_traced>(state);
+    t.check(state);
+  }
+}
+#endif
 
 #if SLED_BENCH_FLOORS
 void floor_ret(benchmark::State& state) { call_loop<floor_call_ret>(state); }
@@ -198,9 +424,25 @@ constexpr Row kRows[] = {
     {"2_instrumented_off", "2. instrumented, no ops", instrumented_off},
     {"3_one_ops", "3. one ops, empty callback", one_ops},
     {"3r_one_ops_recursion_safe", "3r. one ops, RECURSION_SAFE", one_ops_recursion_safe},
+#ifdef SLED_SAVES_REGS
     {"3s_one_ops_saves_regs", "3s. one ops, SAVES_REGS (preserve_all)", one_ops_saves_regs},
+#endif
     {"4_ops_elsewhere", "4. ops on another function only", ops_elsewhere},
     {"5_two_ops", "5. two ops on this function", two_ops},
+    {"3t_one_ops_timestamp", "3t. one ops, callback reads the timestamp", one_ops_timestamp},
+#if SLED_BENCH_TRACE
+    {"3f_function_tracer", "3f. function tracer (trace.h), recording", function_tracer},
+#endif
+    {"6_graph_declined", "6. graph ops, entry declines the return", graph_declined},
+    {"7_graph_hooked", "7. graph ops, return hooked, empty callbacks", graph_hooked},
+    {"8_graph_timestamps", "8. graph ops, return hooked, callbacks read the timestamp",
+     graph_timestamps},
+#if SLED_BENCH_TRACE
+    {"8w_graph_writer_lookup", "8w. 8 with the recorder's now() and thread_writer(), no write",
+     graph_writer_lookup},
+    {"9_function_graph_tracer", "9. function_graph tracer (trace.h), recording",
+     function_graph_tracer},
+#endif
 #if SLED_BENCH_FLOORS
     {"F1_floor_call_ret", "F1. floor: call to a stub that returns", floor_ret},
     {"F2_floor_save_call", "F2. floor: stub saves 8 GPRs, calls empty C handler", floor_save},

@@ -58,6 +58,7 @@ std::string tracer_names() {
 }
 
 const char *const k_common_keys[] = {"filter", "notrace", nullptr};
+constexpr size_t k_min_buffer = 4096;  // the recorder's smallest ring
 const char *const k_open_keys[] = {"dir", "buffer", "mode", "clock", nullptr};
 const char *const k_modes[] = {"drop", "overwrite", nullptr};
 const char *const k_clocks[] = {"auto", "tsc", "monotonic", nullptr};
@@ -73,9 +74,12 @@ int parse_open_options(const char *text, rec::Options *out) {
     if (v->empty()) return fail(-EINVAL, "sled_trace_open: dir= is empty");
     o.dir = *v;
   }
-  if (const std::string *v = find(words, "buffer");
-      v && parse_size("buffer", *v, &o.buffer_bytes, &error) < 0)
-    return fail(-EINVAL, "sled_trace_open: " + error);
+  if (const std::string *v = find(words, "buffer")) {
+    if (parse_size("buffer", *v, &o.buffer_bytes, &error) < 0)
+      return fail(-EINVAL, "sled_trace_open: " + error);
+    if (o.buffer_bytes < k_min_buffer)
+      return fail(-EINVAL, "sled_trace_open: buffer=" + *v + " is under 4K (one page)");
+  }
   unsigned index = 0;
   if (const std::string *v = find(words, "mode")) {
     if (parse_choice("mode", *v, k_modes, &index, &error) < 0)

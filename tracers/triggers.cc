@@ -5,11 +5,11 @@
 //                       stream where it happened (after turning on, before
 //                       turning off, so both are recorded)
 //   stacktrace          the call stack into the trace (rec::stack)
-//   snapshot            a marker, then the buffers written out by a worker
-//                       thread (rec::snapshot waits for the writer: never
-//                       from inside a callback)
-// Owns the trigger list (guarded by trace_api's mutex) and the snapshot
-// worker. Must not: allocate, lock or call sled from a callback.
+//   snapshot            a marker, then rec::request_snapshot: the recorder's
+//                       writer thread writes the buffers out (rec::snapshot
+//                       takes the recorder's locks: never from a callback)
+// Owns the trigger list (guarded by trace_api's mutex). Must not: allocate,
+// lock or call sled from a callback.
 //
 // Stack walk: _Unwind_Backtrace (the .eh_frame unwinder), not a frame-
 // pointer walk. The instrumented code is usually built with -O2, which
@@ -17,21 +17,21 @@
 // invent callers, and following a non-pointer rbp may fault; the unwinder
 // follows CFI, which sled's trampolines and every compiled frame carry,
 // and simply stops at a frame without it. It costs microseconds per walk:
-// fine for a trigger, not for a tracer.
+// fine for a trigger, not for a tracer. Under function_graph, x86_64 walks
+// through hooked callers (libsled interposes _Unwind_Backtrace); on aarch64
+// the walk ends at the first hooked caller, shown as sled's return handler
+// (docs/graph.md).
 #include "tracers/triggers.h"
 
-#include <pthread.h>
 #include <unwind.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include "sled/sled.h"
-#include "sled/trace.h"
 #include "tracers/ops_filter.h"
 #include "tracers/options.h"
 #include "tracers/record/recorder.h"
@@ -55,44 +55,6 @@ struct Trigger {
 
 std::vector<std::unique_ptr<Trigger>> g_triggers;  // under trace_api's mutex
 
-// ---- snapshot worker ------------------------------------------------------
-// One process-wide thread, started with the first snapshot trigger and
-// parked on g_snapshot_pending ever after. The flag carries no data (the
-// snapshot reads the buffers through the recorder's own synchronisation),
-// so relaxed operations are enough; exchange makes only the 0 -> 1 firing
-// pay the futex wake.
-std::atomic<uint32_t> g_snapshot_pending{0};
-bool g_worker_started = false;  // under trace_api's mutex
-
-void snapshot_worker() {
-  for (;;) {
-    g_snapshot_pending.wait(0, std::memory_order_relaxed);
-    g_snapshot_pending.store(0, std::memory_order_relaxed);
-    (void)sled_trace_snapshot();  // -ENOTCONN once the session closed
-  }
-}
-
-// A forked child has no worker: the next snapshot trigger starts one.
-void after_fork_in_child() { g_worker_started = false; }
-
-int start_worker() {
-  if (g_worker_started) return 0;
-  static bool atfork_done = false;
-  if (!atfork_done) {
-    if (int rc = pthread_atfork(nullptr, nullptr, after_fork_in_child); rc != 0)
-      return set_error("snapshot trigger: pthread_atfork failed"), -rc;
-    atfork_done = true;
-  }
-  try {
-    std::thread(snapshot_worker).detach();
-  } catch (const std::system_error &e) {
-    set_error(std::string("snapshot trigger: no worker thread: ") + e.what());
-    return -EAGAIN;
-  }
-  g_worker_started = true;
-  return 0;
-}
-
 // ---- the callback -----------------------------------------------------------
 constexpr unsigned k_max_stack = 64;   // rec::stack's bound
 constexpr unsigned k_own_frames = 16;  // callback + sled's dispatch, skipped
@@ -105,7 +67,9 @@ struct Walk {
 _Unwind_Reason_Code collect_frame(struct _Unwind_Context *ctx, void *arg) {
   Walk *walk = static_cast<Walk *>(arg);
   if (walk->n == sizeof walk->ips / sizeof walk->ips[0]) return _URC_END_OF_STACK;
-  walk->ips[walk->n++] = _Unwind_GetIP(ctx);
+  uintptr_t ip = _Unwind_GetIP(ctx);
+  if (ip == 0) return _URC_END_OF_STACK;  // the outermost frame
+  walk->ips[walk->n++] = ip;
   return _URC_NO_REASON;
 }
 
@@ -154,8 +118,7 @@ void on_hit(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops, sled_regs *) {
       break;
     case Action::snapshot:
       if ((w = rec::thread_writer())) rec::marker(w, rec::now(), ip, rec::Marker::snapshot, 0);
-      if (g_snapshot_pending.exchange(1, std::memory_order_relaxed) == 0)
-        g_snapshot_pending.notify_one();
+      rec::request_snapshot();  // the writer thread snapshots within milliseconds
       break;
   }
 }
@@ -196,9 +159,6 @@ int trigger_add(const std::string &spec) {
   Action action;
   int64_t count;
   if (int rc = parse_spec(spec, &pattern, &action, &count); rc < 0) return rc;
-  if (action == Action::snapshot) {
-    if (int rc = start_worker(); rc < 0) return rc;
-  }
   auto t = std::make_unique<Trigger>();
   memset(&t->ops, 0, sizeof t->ops);
   t->ops.func = on_hit;

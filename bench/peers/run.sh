@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# bench/peers/run.sh — sled next to LLVM XRay and uftrace, one table.
+# bench/peers/run.sh — sled next to LLVM XRay and uftrace, in one run.
 # Times the uftrace workloads (sled-peers-uftrace-pg, -pfe) with and without
 # `uftrace record`, then runs sled-bench-peers (sled and XRay, measured in
-# one process) with those figures, which prints the markdown table.
+# one process) with those figures, which prints the markdown tables (empty
+# handlers; recorded calls), then, when built, sled-bench-call's rows that
+# break a recorded call down into its parts (same repetitions).
 #   bash bench/peers/run.sh [BUILD_DIR [REPS [CALLS]]]
 # BUILD_DIR defaults to build/ (targets sled-bench-peers, sled-peers-uftrace-pg
 # and sled-peers-uftrace-pfe must be built), REPS to 7, CALLS (per uftrace
@@ -66,4 +68,25 @@ else
   echo "run.sh: uftrace not installed (apt-get install uftrace): its rows will say n/a" >&2
 fi
 echo "run.sh: sled and XRay" >&2
-"$bin/sled-bench-peers" "${args[@]}"
+status=0
+"$bin/sled-bench-peers" "${args[@]}" || status=$?
+
+# The parts of a recorded call (bench/call_overhead.cc): uninstrumented,
+# empty ops, + timestamp, function tracer; graph ops declined, hooked,
+# + timestamps, + the recorder's lookups, function_graph tracer; floors.
+call=$build/bench/sled-bench-call
+if [[ -x $call ]]; then
+  echo "run.sh: sled-bench-call, the parts of a recorded call" >&2
+  echo
+  echo "### the parts of a recorded call (sled-bench-call, $reps repetitions)"
+  "$call" --benchmark_filter='^(1_|3_one_ops$|3t_|3f_|6_|7_|8_|8w_|9_|F1_|F2_)' \
+    --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
+    --benchmark_enable_random_interleaving=true 2>"$tmp/call.err" >"$tmp/call.out" || {
+    status=1
+    cat "$tmp/call.err" >&2
+  }
+  sed -n '/^sled-bench-call:/,$p' "$tmp/call.out"
+else
+  echo "run.sh: $call not built (Google Benchmark missing?): no breakdown" >&2
+fi
+exit $status

@@ -1,7 +1,10 @@
 /* uftrace_workload.c — the program bench/peers/run.sh runs with and without
  * `uftrace record`: N chained calls of the uninstrumented tiny function,
  * then N of uftrace_tiny (built -pg or with patchable entries), and prints
- * "<plain ns/call> <traced ns/call>". main itself is not instrumented.
+ * "<plain ns/call> <traced ns/call>", in thread CPU time like every loop of
+ * sled-bench-peers (uftrace's own process is not counted; time spent
+ * descheduled on a loaded machine is not either). main itself is not
+ * instrumented.
  *
  *   sled-peers-uftrace-{pg,pfe} [N]      (default N = 1,000,000) */
 #include <stdio.h>
@@ -14,7 +17,7 @@ int uftrace_tiny(int x);
 
 static double now_ns(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 

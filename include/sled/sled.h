@@ -119,6 +119,17 @@ SLED_API int sled_register_ops(sled_ops *ops);
  * any other failure the ops stays registered: do not free it. */
 SLED_API int sled_unregister_ops(sled_ops *ops);
 
+/* Stops tracing like sled_unregister_ops but returns at once, without
+ * waiting for the grace period (liburcu's call_rcu): `done(ops, arg)` is
+ * called later, from a sled thread ("sled-reclaim", every signal blocked),
+ * once no thread is running or will run the ops' callback. Until then the
+ * ops must stay valid and must not be registered again. The grace periods
+ * of many pending unregisters are batched into one. `done` may be NULL and
+ * may call sled. Errors as sled_unregister_ops (done is then never
+ * called); a process that exits first never sees the pending calls. */
+SLED_API int sled_unregister_ops_async(sled_ops *ops, void (*done)(sled_ops *ops, void *arg),
+                                       void *arg);
+
 /* Patterns are ftrace-style globs separated by spaces or commas:
  *   foo  foo*  *foo  *foo*  a*b    match a function's symbol name, its
  *                                  demangled name, or the demangled name

@@ -31,12 +31,16 @@ extern "C" {
  *   clock=auto|tsc|monotonic   (auto: the TSC / cntvct when invariant)
  * -EBUSY if a session is open. */
 SLED_API int sled_trace_open(const char *options);
-/* Stops every tracer, drains every buffer, writes the footer. */
+/* Stops every tracer, removes the triggers, drains every buffer, writes
+ * the footer. -ENOTCONN without a session. If a tracer cannot be stopped,
+ * the session stays open with recording off (its callbacks may still
+ * run) and the error is returned. */
 SLED_API int sled_trace_close(void);
 /* Writes every buffer out now (the "snapshot" trigger). */
 SLED_API int sled_trace_snapshot(void);
 /* Global recording switch (the traceon/traceoff triggers): while off,
- * tracers record nothing; on by default when a session opens. */
+ * tracers record nothing; on by default when a session opens. Each records
+ * a marker (at no function). -ENOTCONN without a session. */
 SLED_API int sled_trace_on(void);
 SLED_API int sled_trace_off(void);
 
@@ -81,7 +85,8 @@ SLED_API int sled_profile_read(int (*fn)(const sled_profile_entry *e, void *arg)
 /* The calling thread's last failure of a call above, in words. */
 SLED_API const char *sled_trace_last_error(void);
 
-/* Events recorded and lost so far, all threads. */
+/* Events recorded and lost so far, all threads; after sled_trace_close,
+ * the closed session's totals (-ENOTCONN if none was ever opened). */
 typedef struct sled_trace_stats {
   uint64_t events;
   uint64_t lost;

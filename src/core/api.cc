@@ -19,6 +19,7 @@
 #include "core/module_identity.h"
 #include "core/module_index.h"
 #include "core/oom.h"
+#include "core/reclaim.h"
 #include "core/registry.h"
 #include "core/thread_state.h"
 #include "core/update.h"
@@ -181,14 +182,22 @@ int forget_ops(Registry &r, OpsState *st) {
     if (int err = walker_publish(r, r.strategy != Strategy::kCallops, &retired)) return err;
     retired.push_back(const_cast<IpSet *>(st->ips));
     st->ips = nullptr;
-    synchronize();
-    walker_free(retired);
+    if (reclaim_deferring()) {
+      reclaim_frees(retired);
+    } else {
+      synchronize();
+      walker_free(retired);
+    }
   } else if (st->ips) {
     // Only an older snapshot may name it: free after a grace period.
     void *ips = const_cast<IpSet *>(st->ips);
     st->ips = nullptr;
-    synchronize();
-    free(ips);
+    if (reclaim_deferring()) {
+      reclaim_free(ips);
+    } else {
+      synchronize();
+      free(ips);
+    }
   }
   std::erase_if(r.ops, [&](const std::unique_ptr<OpsState> &p) { return p.get() == st; });
   return 0;
@@ -207,6 +216,11 @@ int sled_register_ops(sled_ops *ops) try {
   Registry &r = registry();
   RegistryLock lock;
   if (int err = enter(r)) return err;
+  if (reclaim_pending(ops)) {
+    set_last_error("ops %p: its asynchronous unregister has not completed",
+                   static_cast<void *>(ops));
+    return -EBUSY;
+  }
   OpsState *st = r.find_ops(ops);
   if (st && st->registered) {
     set_last_error("ops %p is already registered", static_cast<void *>(ops));
@@ -250,6 +264,42 @@ int sled_unregister_ops(sled_ops *ops) try {
   if (int err = forget_ops(r, st)) {
     st->registered = true;  // nothing else changed: see forget_ops
     return err;
+  }
+  return 0;
+}
+SLED_CATCH_OOM(-ENOMEM)
+
+int sled_unregister_ops_async(sled_ops *ops, void (*done)(sled_ops *, void *), void *arg) try {
+  if (!ops) return -EINVAL;
+  if (in_sled_callback()) return -EDEADLK;
+  {
+    Registry &r = registry();
+    RegistryLock lock;
+    if (int err = enter(r)) return err;
+    OpsState *st = r.find_ops(ops);
+    if (!st || !st->registered) {
+      if (st) forget_ops(r, st);
+      set_last_error("ops %p is not registered", static_cast<void *>(ops));
+      return -ENOENT;
+    }
+    if (int err = reclaim_reserve(4)) return out_of_memory(err);
+    DeferScope defer;
+    st->registered = false;
+    if (int err = retrace_ops(r, *st, {})) {
+      st->registered = true;
+      return err;
+    }
+    if (int err = forget_ops(r, st)) {
+      st->registered = true;
+      return err;
+    }
+    reclaim_done(ops, done, arg);
+  }
+  if (reclaim_kick() < 0) {
+    // No reclaim thread (thread limit): run the grace period here.
+    RegistryLock lock;
+    synchronize();
+    reclaim_kick();  // the callbacks then run on the next kick that works
   }
   return 0;
 }

@@ -37,6 +37,8 @@ constexpr std::memory_order kEnterOrder = std::memory_order_relaxed;
 // callers: sled_dispatch and the graph return path. `frame` is a
 // trampoline-shaped frame on the caller's stack (its `thread` slot is
 // written). Returns the depth before entering; 0 = outermost.
-uint32_t section_enter(ThreadRecord *t, sled_regs *frame);
-void section_leave(ThreadRecord *t, uint32_t depth);
+inline uint32_t section_enter(ThreadRecord *t, sled_regs *frame);
+inline void section_leave(ThreadRecord *t, uint32_t depth);
 }  // namespace sled
+
+#include "core/section.h"

@@ -16,6 +16,7 @@
 #include <cerrno>
 
 #include "core/error.h"
+#include "core/reclaim.h"
 #include "core/registry.h"
 #include "core/thread_state.h"
 
@@ -65,10 +66,12 @@ void fallback_barrier() {
 }
 
 // Waits until r's thread is out of the section it is in now (if any).
-void wait_for(ThreadRecord *r) {
+// `locked`: the caller holds the registry lock, which guards abandoned_gen
+// (the reclaim thread waits without it and keeps its verdicts to itself).
+void wait_for(ThreadRecord *r, bool locked) {
   if (r->nest.load(kScanOrder) == 0) return;
   uint32_t gen = r->gen.load(kScanOrder);
-  if (r->abandoned_gen == gen + 1) return;  // judged so by an earlier grace period
+  if (locked && r->abandoned_gen == gen + 1) return;  // judged so by an earlier grace period
   for (unsigned round = 0; r->nest.load(kScanOrder) != 0 && r->gen.load(kScanOrder) == gen &&
                            r->owner.load(std::memory_order_acquire) != 0;
        round++) {
@@ -76,12 +79,13 @@ void wait_for(ThreadRecord *r) {
     // fork) holds no section; one whose frame is gone neither.
     if (round >= kFirstProbe && (round - kFirstProbe) % kProbeEvery == 0 &&
         section_abandoned_remote(r)) {
-      r->abandoned_gen = gen + 1;
+      if (locked) r->abandoned_gen = gen + 1;
       return;
     }
     backoff(round);
   }
 }
+
 }  // namespace
 
 int grace_init() {
@@ -89,7 +93,10 @@ int grace_init() {
   return result;
 }
 
-int synchronize() {
+namespace {
+// The grace period itself; 0 or the membarrier error (the fallback barrier
+// ran instead).
+int wait_grace(bool locked) {
   // Orders our earlier literal stores before the nest loads below on every
   // CPU running one of our threads (see dispatch.cc). Registered at init
   // (sled refuses to patch without it), but a sandbox may forbid it later.
@@ -97,16 +104,35 @@ int synchronize() {
   if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
     err = -errno;
     fallback_barrier();
-    Registry &r = registry();
-    if (!r.killed)
-      set_last_error("membarrier failed (%s); sled stopped patching", sled_strerror(err));
-    r.killed = true;  // patching needs membarrier(SYNC_CORE) too
   }
   std::atomic_thread_fence(std::memory_order_seq_cst);
   ThreadRecord *self = sled_thread_record;
+  // The record list is immutable once linked: walking it needs no lock.
   for (ThreadRecord *r = thread_records(); r; r = r->next)
-    if (r != self) wait_for(r);
+    if (r != self) wait_for(r, locked);
+  return err;
+}
+
+void note_membarrier_failure(int err) {
+  Registry &r = registry();
+  if (!r.killed)
+    set_last_error("membarrier failed (%s); sled stopped patching", sled_strerror(err));
+  r.killed = true;  // patching needs membarrier(SYNC_CORE) too
+}
+}  // namespace
+
+int synchronize_unlocked() { return wait_grace(false); }
+
+void note_unlocked_grace(int err) {
+  if (err) note_membarrier_failure(err);
   registry().stats.grace_periods++;
+}
+
+int synchronize() {
+  int err = wait_grace(true);
+  if (err) note_membarrier_failure(err);
+  registry().stats.grace_periods++;
+  reclaim_after_grace();  // what async unregisters queued before it is safe now
   return err;
 }
 

@@ -10,11 +10,12 @@
 // generation, skips the callback, and still returns to the real caller
 // through its shadow frame. The return handler itself is static code and
 // never goes away.
+#include "sled/graph.h"
+
+#include <cxxabi.h>
 #include <pthread.h>
 #include <unistd.h>
 #include <unwind.h>
-
-#include <cxxabi.h>
 
 #include <atomic>
 #include <cerrno>
@@ -28,13 +29,12 @@
 #include "arch/frame.h"
 #include "core/dispatch.h"
 #include "core/error.h"
-#include "core/graph_internal.h"
 #include "core/grace.h"
+#include "core/graph_internal.h"
 #include "core/oom.h"
 #include "core/registry.h"
 #include "core/shadow_stack.h"
 #include "core/thread_state.h"
-#include "sled/graph.h"
 
 extern "C" {
 // arch/*/graph.S
@@ -210,17 +210,23 @@ extern "C" __attribute__((visibility("hidden"))) uintptr_t sled_graph_leave(sled
   ThreadRecord *t = sled_thread_record;
   if (!t) t = thread_record_claim();
   uint32_t depth = t ? section_enter(t, frame) : 1;
-  ShadowStack *s = current_stack();
+  ShadowStack *s = existing_stack();
   uint32_t i = s ? s->depth : 0;
-  while (i > 0 && s->frames[i - 1].key != key) i--;
-  if (i == 0) lost_return(key);
-  uintptr_t orig = s->frames[i - 1].orig;
   // Callbacks only outside other sled callbacks (the recursion guard).
   bool call = depth == 0;
-  drop_stale_above(s, key, false, false, call);
-  // drop_stale_above may not reach it (frames of other stacks above).
-  for (i = s->depth; i > 0 && s->frames[i - 1].key != key;) i--;
-  if (i > 0) finish_frame(s, i - 1, unwound ? nullptr : frame, call);
+  uintptr_t orig;
+  if (__builtin_expect(i > 0 && s->frames[i - 1].key == key, 1)) {
+    orig = s->frames[i - 1].orig;  // the usual case: the top frame returns
+    finish_frame(s, i - 1, unwound ? nullptr : frame, call);
+  } else {
+    while (i > 0 && s->frames[i - 1].key != key) i--;
+    if (i == 0) lost_return(key);
+    orig = s->frames[i - 1].orig;
+    drop_stale_above(s, key, false, false, call);
+    // drop_stale_above may not reach it (frames of other stacks above).
+    for (i = s->depth; i > 0 && s->frames[i - 1].key != key;) i--;
+    if (i > 0) finish_frame(s, i - 1, unwound ? nullptr : frame, call);
+  }
   if (t) section_leave(t, depth);
   return orig;
 }

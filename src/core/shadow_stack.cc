@@ -11,17 +11,13 @@
 
 #include <new>
 
+__thread sled::graph::ShadowStack *sled_shadow_stack = nullptr;  // shadow_stack.h
+
 namespace sled::graph {
 namespace {
 
 std::atomic<ShadowStack *> g_stacks{nullptr};
 std::atomic<unsigned> g_default_depth{1024};
-
-// The owner thread's pointer: null before its first hooked call, kExited
-// after its exit hook (calls made by later TLS destructors are not hooked,
-// so nothing is left pending on a stack about to be recycled).
-ShadowStack *const kExited = reinterpret_cast<ShadowStack *>(1);
-__thread ShadowStack *t_stack __attribute__((tls_model("initial-exec"))) = nullptr;
 
 int gettid_raw() { return static_cast<int>(syscall(SYS_gettid)); }
 
@@ -29,9 +25,12 @@ uintptr_t hex(const char *&p) {
   uintptr_t v = 0;
   for (;; p++) {
     char c = *p;
-    if (c >= '0' && c <= '9') v = v * 16 + (c - '0');
-    else if (c >= 'a' && c <= 'f') v = v * 16 + (c - 'a' + 10);
-    else return v;
+    if (c >= '0' && c <= '9')
+      v = v * 16 + (c - '0');
+    else if (c >= 'a' && c <= 'f')
+      v = v * 16 + (c - 'a' + 10);
+    else
+      return v;
   }
 }
 
@@ -47,8 +46,10 @@ void find_home(uintptr_t sp, uintptr_t *lo, uintptr_t *hi) {
   bool done = false;
   while (!done) {
     ssize_t n = syscall(SYS_read, fd, buf + have, sizeof buf - have);
-    if (n <= 0) done = true;
-    else have += static_cast<size_t>(n);
+    if (n <= 0)
+      done = true;
+    else
+      have += static_cast<size_t>(n);
     size_t line = 0;
     for (size_t i = 0; i < have; i++) {
       if (buf[i] != '\n') continue;
@@ -77,7 +78,8 @@ void find_home(uintptr_t sp, uintptr_t *lo, uintptr_t *hi) {
       }
       line = i + 1;
     }
-    if (line == 0 && have == sizeof buf) have = 0;  // a line longer than the buffer: skip it
+    if (line == 0 && have == sizeof buf)
+      have = 0;  // a line longer than the buffer: skip it
     else {
       for (size_t i = line; i < have; i++) buf[i - line] = buf[i];
       have -= line;
@@ -123,14 +125,9 @@ ShadowStack *claim(int tid) {
 
 }  // namespace
 
-ShadowStack *existing_stack() {
-  ShadowStack *s = t_stack;
-  return s == kExited ? nullptr : s;
-}
-
 void release_current_stack() {
   ShadowStack *s = existing_stack();
-  t_stack = kExited;
+  sled_shadow_stack = kExited;
   if (!s) return;
   // Frames still pending would be lost with a reused stack: keep such a
   // stack out of reuse (the flush before this leaves none).
@@ -140,15 +137,15 @@ void release_current_stack() {
   s->owner.store(0, std::memory_order_release);
 }
 
-ShadowStack *current_stack() {
-  ShadowStack *s = t_stack;
-  if (__builtin_expect(s != nullptr, 1)) return s == kExited ? nullptr : s;
+ShadowStack *claim_current_stack() {
+  ShadowStack *s = sled_shadow_stack;
+  if (s != nullptr) return s == kExited ? nullptr : s;
   int tid = gettid_raw();
   s = claim(tid);
   if (!s) return nullptr;
   uintptr_t here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   find_home(here, &s->home_lo, &s->home_hi);
-  t_stack = s;
+  sled_shadow_stack = s;
   return s;
 }
 

@@ -39,7 +39,7 @@ struct ShadowStack {
   uintptr_t home_lo = 0, home_hi = 0;
   // Written by the owner only (load + store, no RMW); read by stats.
   std::atomic<uint64_t> hooked{0}, unwound{0}, missed_depth{0};
-  std::atomic<int> owner{0};  // tid; 0 = free for reuse
+  std::atomic<int> owner{0};    // tid; 0 = free for reuse
   ShadowStack *next = nullptr;  // every stack ever made (immutable once linked)
   size_t map_bytes = 0;
   ShadowFrame *frames = nullptr;
@@ -50,11 +50,33 @@ struct ShadowStack {
   }
 };
 
-// The calling thread's stack, claimed (mmap) on first use; null when no
-// memory, or after the thread's exit hook ran. Async-signal-safe.
-ShadowStack *current_stack();
+// The owner thread's pointer: null before its first hooked call, kExited
+// after its exit hook (calls made by later TLS destructors are not hooked,
+// so nothing is left pending on a stack about to be recycled).
+inline ShadowStack *const kExited = reinterpret_cast<ShadowStack *>(1);
+
+// The slow path of current_stack: claims (mmap) a stack. Async-signal-safe.
+ShadowStack *claim_current_stack();
+}  // namespace sled::graph
+
+// initial-exec: one %fs-relative load, no TLS wrapper call.
+extern "C"
+    __attribute__((visibility("hidden"),
+                   tls_model("initial-exec"))) __thread sled::graph::ShadowStack *sled_shadow_stack;
+
+namespace sled::graph {
+// The calling thread's stack, claimed on first use; null when no memory,
+// or after the thread's exit hook ran.
+inline ShadowStack *current_stack() {
+  ShadowStack *s = sled_shadow_stack;
+  if (__builtin_expect(s != nullptr && s != kExited, 1)) return s;
+  return claim_current_stack();
+}
 // The calling thread's stack if it has one (never claims).
-ShadowStack *existing_stack();
+inline ShadowStack *existing_stack() {
+  ShadowStack *s = sled_shadow_stack;
+  return s == kExited ? nullptr : s;
+}
 // At thread exit, once its frames are flushed: recycle the stack and hook
 // nothing more on this thread.
 void release_current_stack();

@@ -37,6 +37,7 @@
 #include "core/module_identity.h"
 #include "core/near_stub.h"
 #include "core/patch_session.h"
+#include "core/reclaim.h"
 
 namespace sled {
 namespace {
@@ -384,6 +385,10 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
       };
       err = walker_prepare(r, r.strategy != Strategy::kCallops, fresh, &walker_update, &retired);
     }
+    // An async unregister queues what the grace period would free: room
+    // for it now, before the first write (walker_commit retires a few more).
+    if (!err && reclaim_deferring())
+      err = reclaim_reserve(changes.size() + retired.size() + released.size() + 16);
   } catch (const std::exception &) {
     err = -ENOMEM;
   }
@@ -439,7 +444,11 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
   commit_traced(staged);
   if (walker) walker_commit(r, walker_update, &retired);
   grace |= !retired.empty();
-  if (grace) {
+  if (grace && reclaim_deferring()) {
+    for (SiteChange &c : changes) reclaim_free(c.old_list);
+    reclaim_frees(retired);
+    for (const sled_ops *o : released) reclaim_dyntramp(o);
+  } else if (grace) {
     synchronize();
     for (SiteChange &c : changes) free(c.old_list);
     walker_free(retired);

@@ -3,12 +3,13 @@
 # (sled_*) and nothing else, so no internal symbol can clash with or
 # interpose on the host program's. Lists every defined dynamic symbol that is
 # not sled_* (linker-made markers such as _init/_fini allowed, and dlopen /
-# dlclose / dlmopen, which src/core/dl_hooks.cc interposes on purpose). With
+# dlclose / dlmopen, which src/core/dl_hooks.cc interposes on purpose, and
+# backtrace / _Unwind_Backtrace, from src/core/graph_backtrace.cc). With
 # --sanitized, typeinfo objects are allowed too: UBSan's -fsanitize=function
 # emits weak default-visibility typeinfo for function types.
 #   exported_symbols.sh [--sanitized] <libsled.so>
 set -euo pipefail
-allow='sled_[A-Za-z0-9_]*|dlopen|dlclose|dlmopen|_init|_fini|_edata|_end|__bss_start'
+allow='sled_[A-Za-z0-9_]*|dlopen|dlclose|dlmopen|backtrace|_Unwind_Backtrace|_init|_fini|_edata|_end|__bss_start'
 if [[ ${1:-} == --sanitized ]]; then
   allow+='|_ZTI[A-Za-z0-9_]*|_ZTS[A-Za-z0-9_]*'
   shift

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -105,7 +106,11 @@ std::vector<double> rounds(int warm, int timed, uint64_t n, F body) {
 int main(int argc, char **argv) {
   uint64_t n = argc > 1 ? strtoull(argv[1], nullptr, 10) / 40 : 100000;
   if (n < 1000) n = 1000;
-  std::string dir = "record_bench.trace";
+  // The traces go to a scratch directory, removed at the end.
+  const char *tmp = getenv("TMPDIR");
+  std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/sled-record-bench-XXXXXX";
+  if (!mkdtemp(tmpl.data())) return 1;
+  std::string dir = tmpl;
 
   rec::Options o;
   o.dir = dir;
@@ -143,8 +148,9 @@ int main(int argc, char **argv) {
          pairs_now = static_cast<double>(st2.events) / 2;
   double bytes_fixed = static_cast<double>(mid.bytes_written) / pairs_fixed;
   double bytes_now = static_cast<double>(st2.bytes_written) / pairs_now;
-  printf("now():                            %.2f ns/call (clock %d)\n", now_ns,
-         static_cast<int>(tr->header().clock));
+  const char *clock_names[] = {"tsc", "cntvct", "monotonic"};
+  printf("now():                            %.2f ns/call (%s)\n", now_ns,
+         clock_names[static_cast<int>(tr->header().clock)]);
   printf("floor (same calls, fixed bytes):  %.2f ns/pair (median; min %.2f)\n", median(floor),
          *std::min_element(floor.begin(), floor.end()));
   printf("entry+exit, fixed ts:             %.2f ns/pair (median of 20 rounds of %lu; min %.2f)\n",
@@ -158,6 +164,8 @@ int main(int argc, char **argv) {
          static_cast<unsigned long>(st2.lost), static_cast<unsigned long>(read),
          static_cast<unsigned long>(mid.events));
   (void)sink;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
   if (read != mid.events) return 1;
   if (bytes_fixed >= 32) return 1;
   return 0;

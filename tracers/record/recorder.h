@@ -48,10 +48,13 @@ bool active();
 // writer thread takes the snapshot within a few milliseconds. Lock-free.
 void request_snapshot();
 // Bytes mapped per thread buffer in the open session (<= buffer_bytes
-// rounded down to pages, at least 4 KiB); 0 without a session.
+// rounded down to pages; start refuses a bound under 4 KiB with -EINVAL),
+// between two PROT_NONE guard pages (address space only); 0 without a
+// session.
 size_t thread_buffer_bytes();
-// A named blob stored in the trace at stop (e.g. the profile tracer's
-// table: section "profile"); a later call with the same name replaces it.
+// A named blob stored in the trace at stop and at each snapshot (e.g. the
+// profile tracer's table: section "profile"); a later call with the same
+// name replaces it. -ENOTCONN without a session.
 int add_section(const std::string &name, const std::string &bytes);
 
 // Global recording switch (traceon/traceoff); on at start.

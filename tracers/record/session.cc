@@ -132,9 +132,11 @@ void pass(Session &s, bool check_exited) {
   if (monotonic_ns() - s.last_clock_ns >= kClockEveryNs) write_clock(s);
 }
 
-void write_tables(Session &s) {
-  std::string sym;
-  if (build_symbols(&sym) == 0) s.file.append(fmt::rec_symbols, sym);
+// `symbols` was built by the caller before it took any lock of ours:
+// sled_for_each_site takes sled's lock, which must never be taken under
+// ours (no lock-order edge from the recorder's locks to sled's).
+void write_tables(Session &s, const std::string *symbols) {
+  if (symbols) s.file.append(fmt::rec_symbols, *symbols);
   std::lock_guard<std::mutex> lk(s.sections_mu);
   for (const auto &[name, bytes] : s.sections) {
     std::string b;
@@ -145,12 +147,16 @@ void write_tables(Session &s) {
 }
 
 // Everything held in memory now, plus the tables. Under ctl.
-void snapshot_locked(Session &s) {
+void snapshot_locked(Session &s, const std::string *symbols) {
   pass(s, false);
   for (Writer *w = s.writers; w; w = w->next) flush_held(w, s.file, s.staging);
-  write_tables(s);
+  write_tables(s, symbols);
   write_clock(s);
 }
+
+// The symbol table for a snapshot or stop, built with none of our locks
+// held; nullptr if sled could not list its sites.
+const std::string *symbols_for(std::string *buf) { return build_symbols(buf) == 0 ? buf : nullptr; }
 
 Stats stats_locked(Session &s) {
   adopt_pending(s);
@@ -174,9 +180,13 @@ void *writer_main(void *arg) {
       if (s.wake.wait_for(lk, kPollPeriod, [&] { return s.quit; })) return nullptr;
     }
     try {
+      std::string buf;
+      const std::string *symbols = nullptr;
+      bool snap = g_snapshot_requested.exchange(false, std::memory_order_relaxed);
+      if (snap) symbols = symbols_for(&buf);
       std::lock_guard<std::mutex> lk(s.ctl);
       pass(s, n % kLivenessEvery == 0);
-      if (g_snapshot_requested.exchange(false, std::memory_order_relaxed)) snapshot_locked(s);
+      if (snap) snapshot_locked(s, symbols);
     } catch (const std::exception &) {
       // Out of memory building a record: try again next pass.
     }
@@ -215,7 +225,7 @@ void forget_session_in_child() {
   new (&g_api) std::mutex;
 }
 
-int start_locked(const Options &opts) {
+int start_locked(const Options &opts, const std::string *symbols) {
   if (g_session) return -EBUSY;
   static bool atfork_once = pthread_atfork(nullptr, nullptr, forget_session_in_child) == 0;
   (void)atfork_once;
@@ -248,6 +258,13 @@ int start_locked(const Options &opts) {
     return rc;
   }
   s->last_clock_ns = p1.mono_ns;
+  // The symbols of the modules loaded now, so that a trace cut by a crash
+  // or SIGKILL still names its functions (snapshots and stop write newer
+  // tables).
+  if (symbols && (rc = s->file.append(fmt::rec_symbols, *symbols)) < 0) {
+    delete s;
+    return rc;
+  }
   // The writer thread takes no signal: handlers run on the program's
   // threads, where they may be traced.
   sigset_t all, old;
@@ -270,7 +287,7 @@ int start_locked(const Options &opts) {
   return 0;
 }
 
-int stop_locked() {
+int stop_locked(const std::string *symbols) {
   Session *s = g_session;
   if (!s) return -ENOTCONN;
   // Threads that load the old state still record until their callbacks
@@ -281,9 +298,12 @@ int stop_locked() {
     s->quit = true;
   }
   s->wake.notify_all();
-  pthread_join(s->thread, nullptr);
+  if (s->thread_started) {  // not again after a stop cut short by bad_alloc
+    pthread_join(s->thread, nullptr);
+    s->thread_started = false;
+  }
   std::unique_lock<std::mutex> lk(s->ctl);
-  snapshot_locked(*s);
+  snapshot_locked(*s, symbols);
   Stats st = stats_locked(*s);
   ClockPair end = read_pair();
   std::string b;
@@ -328,8 +348,10 @@ void publish_writer(Writer *w) {
 }
 
 int start(const Options &opts) try {
+  std::string buf;
+  const std::string *symbols = symbols_for(&buf);  // before our lock, as stop does
   std::lock_guard<std::mutex> lk(g_api);
-  return start_locked(opts);
+  return start_locked(opts, symbols);
 } catch (const std::bad_alloc &) {
   return -ENOMEM;
 } catch (const std::length_error &) {
@@ -337,8 +359,10 @@ int start(const Options &opts) try {
 }
 
 int stop() try {
+  std::string buf;
+  const std::string *symbols = symbols_for(&buf);
   std::lock_guard<std::mutex> lk(g_api);
-  return stop_locked();
+  return stop_locked(symbols);
 } catch (const std::bad_alloc &) {
   return -ENOMEM;
 } catch (const std::length_error &) {
@@ -346,10 +370,12 @@ int stop() try {
 }
 
 int snapshot() try {
+  std::string buf;
+  const std::string *symbols = symbols_for(&buf);
   std::lock_guard<std::mutex> lk(g_api);
   if (!g_session) return -ENOTCONN;
   std::lock_guard<std::mutex> lk2(g_session->ctl);
-  snapshot_locked(*g_session);
+  snapshot_locked(*g_session, symbols);
   return g_session->file.error();
 } catch (const std::bad_alloc &) {
   return -ENOMEM;

@@ -11,6 +11,8 @@ namespace trc_test {
 static_assert(static_cast<int>(Kind::marker) == static_cast<int>(sled::reader::EventKind::marker) &&
               static_cast<int>(Kind::stack) == static_cast<int>(sled::reader::EventKind::stack));
 
+int64_t snapshots_requested() { return -1; }
+
 bool read_trace(const std::string &dir, std::vector<Thread> *out, std::string *error) {
   auto trace = sled::reader::Trace::open(dir, {.strict = true});
   if (!trace.ok()) {

@@ -49,10 +49,9 @@ int stop() {
   g_active = false;
   return 0;
 }
-int snapshot() {
-  g_snapshots++;
-  return 0;
-}
+int snapshot() { return 0; }
+void request_snapshot() { g_snapshots++; }
+size_t thread_buffer_bytes() { return g_active ? 4096 : 0; }
 bool active() { return g_active; }
 int add_section(const std::string &, const std::string &) { return 0; }
 void set_enabled(bool on) { g_enabled = on; }
@@ -115,7 +114,7 @@ void marker(Writer *w, uint64_t ts, uintptr_t ip, Marker kind, uint64_t arg) {
 
 namespace trc_test {
 
-uint64_t fake_snapshots() { return g_snapshots; }
+int64_t snapshots_requested() { return static_cast<int64_t>(g_snapshots.load()); }
 
 bool read_trace(const std::string &, std::vector<Thread> *out, std::string *) {
   std::lock_guard lock(g_mu);

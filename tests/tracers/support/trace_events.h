@@ -36,6 +36,10 @@ struct Thread {
 // *error on a read failure.
 bool read_trace(const std::string &dir, std::vector<Thread> *out, std::string *error);
 
+// Snapshots requested from callbacks so far (rec::request_snapshot), or -1
+// where the back end cannot tell (the real recorder).
+int64_t snapshots_requested();
+
 // One line per event (see above); exit/entry names only, no times.
 std::vector<std::string> render(const std::vector<Event> &events);
 
