@@ -7,7 +7,7 @@ namespace sled::tracers {
 const Tracer *const tracer_table[] = {
     &function_tracer,
     &function_graph_tracer,
-    // &profile_tracer: added with tracers/profile.cc (branch agent)
+    &profile_tracer,
     nullptr,
 };
 

@@ -102,6 +102,24 @@ ClockPair read_pair() {
   return best;
 }
 
+namespace {
+// The open (or last) session's counter rate, for duration_ns; 0 before any
+// session. Set by start() before the session is published; relaxed: a
+// reader racing a start may convert with the previous rate, which only
+// matters for a profile read across two sessions.
+std::atomic<uint64_t> g_rate{0};
+}  // namespace
+
+void set_session_rate(uint64_t ticks_per_second) {
+  g_rate.store(ticks_per_second, std::memory_order_relaxed);
+}
+
+uint64_t duration_ns(uint64_t raw_delta) {
+  uint64_t rate = g_rate.load(std::memory_order_relaxed);
+  if (rate == 0 || rate == 1000000000u) return raw_delta;
+  return static_cast<uint64_t>(static_cast<unsigned __int128>(raw_delta) * 1000000000u / rate);
+}
+
 uint64_t ticks_per_second(const ClockPair &first, const ClockPair &second) {
   uint8_t id = g_clock.load(std::memory_order_relaxed);
   if (id == fmt::clock_monotonic) return 1000000000u;

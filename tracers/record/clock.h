@@ -25,6 +25,8 @@ ClockPair read_pair();
 // The counter's nominal frequency: exact for cntvct and monotonic, measured
 // over `pair` and a new pair for the TSC (callers wait between them).
 uint64_t ticks_per_second(const ClockPair &first, const ClockPair &second);
+// The rate duration_ns (recorder.h) converts with: start() sets it.
+void set_session_rate(uint64_t ticks_per_second);
 uint64_t monotonic_ns();
 uint64_t realtime_ns();
 

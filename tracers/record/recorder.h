@@ -74,6 +74,10 @@ Writer *thread_writer();
 
 // Raw timestamp (TSC / cntvct / CLOCK_MONOTONIC ns): converted at read time.
 uint64_t now();
+// A difference of two now() values in nanoseconds, with the clock of the
+// current (or, after stop, the last) session; the raw value itself when no
+// session ever started. Not hot (the profile tracer converts at read time).
+uint64_t duration_ns(uint64_t raw_delta);
 
 void entry(Writer *w, uint64_t ts, uintptr_t ip, uintptr_t parent_ip);
 // unwound: the call was left by an exception, longjmp or thread exit.

@@ -250,7 +250,9 @@ int start_locked(const Options &opts, const std::string *symbols) {
   timespec pause{0, 2000000};
   nanosleep(&pause, nullptr);
   ClockPair p1 = read_pair();
-  rc = s->file.append(fmt::rec_header, header_payload(*s, clock, ticks_per_second(p0, p1), p1));
+  uint64_t tps = ticks_per_second(p0, p1);
+  set_session_rate(tps);
+  rc = s->file.append(fmt::rec_header, header_payload(*s, clock, tps, p1));
   if (rc < 0) {
     delete s;
     return rc;
