@@ -30,13 +30,13 @@ typedef struct sled_graph_ops sled_graph_ops;
 
 /* What the return callback is told about the call. */
 typedef struct sled_graph_ret {
-  uintptr_t ip;        /* the function's entry */
-  uintptr_t parent_ip; /* the real return address */
-  uint64_t data;       /* what this ops' entry callback stored in *data */
-  unsigned depth;      /* hooked calls below this one on the thread's shadow stack */
-  int unwound;         /* 1: left without returning (exception, longjmp, thread
-                          exit); the return values below are then 0 */
-  uintptr_t retval[2]; /* rax, rdx (x86_64); x0, x1 (aarch64) */
+  uintptr_t ip;                /* the function's entry */
+  uintptr_t parent_ip;         /* the real return address */
+  uint64_t data;               /* what this ops' entry callback stored in *data */
+  unsigned depth;              /* hooked calls below this one on the thread's shadow stack */
+  int unwound;                 /* 1: left without returning (exception, longjmp, thread
+                                  exit); the return values below are then 0 */
+  uintptr_t retval[2];         /* rax, rdx (x86_64); x0, x1 (aarch64) */
   unsigned char fp_retval[16]; /* xmm0 (x86_64); q0 (aarch64) */
 } sled_graph_ret;
 

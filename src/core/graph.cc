@@ -10,11 +10,12 @@
 // generation, skips the callback, and still returns to the real caller
 // through its shadow frame. The return handler itself is static code and
 // never goes away.
+#include "sled/graph.h"
+
+#include <cxxabi.h>
 #include <pthread.h>
 #include <unistd.h>
 #include <unwind.h>
-
-#include <cxxabi.h>
 
 #include <atomic>
 #include <cerrno>
@@ -28,13 +29,12 @@
 #include "arch/frame.h"
 #include "core/dispatch.h"
 #include "core/error.h"
-#include "core/graph_internal.h"
 #include "core/grace.h"
+#include "core/graph_internal.h"
 #include "core/oom.h"
 #include "core/registry.h"
 #include "core/shadow_stack.h"
 #include "core/thread_state.h"
-#include "sled/graph.h"
 
 extern "C" {
 // arch/*/graph.S

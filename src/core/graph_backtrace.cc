@@ -94,8 +94,8 @@ __attribute__((visibility("default"))) int backtrace(void **buf, int size) {
   return n;
 }
 
-__attribute__((visibility("default"))) _Unwind_Reason_Code _Unwind_Backtrace(
-    _Unwind_Trace_Fn fn, void *arg) {
+__attribute__((visibility("default"))) _Unwind_Reason_Code _Unwind_Backtrace(_Unwind_Trace_Fn fn,
+                                                                             void *arg) {
   static auto real =
       next_definition<_Unwind_Reason_Code (*)(_Unwind_Trace_Fn, void *)>("_Unwind_Backtrace");
   if (!real) return _URC_FATAL_PHASE1_ERROR;

@@ -29,9 +29,12 @@ uintptr_t hex(const char *&p) {
   uintptr_t v = 0;
   for (;; p++) {
     char c = *p;
-    if (c >= '0' && c <= '9') v = v * 16 + (c - '0');
-    else if (c >= 'a' && c <= 'f') v = v * 16 + (c - 'a' + 10);
-    else return v;
+    if (c >= '0' && c <= '9')
+      v = v * 16 + (c - '0');
+    else if (c >= 'a' && c <= 'f')
+      v = v * 16 + (c - 'a' + 10);
+    else
+      return v;
   }
 }
 
@@ -47,8 +50,10 @@ void find_home(uintptr_t sp, uintptr_t *lo, uintptr_t *hi) {
   bool done = false;
   while (!done) {
     ssize_t n = syscall(SYS_read, fd, buf + have, sizeof buf - have);
-    if (n <= 0) done = true;
-    else have += static_cast<size_t>(n);
+    if (n <= 0)
+      done = true;
+    else
+      have += static_cast<size_t>(n);
     size_t line = 0;
     for (size_t i = 0; i < have; i++) {
       if (buf[i] != '\n') continue;
@@ -77,7 +82,8 @@ void find_home(uintptr_t sp, uintptr_t *lo, uintptr_t *hi) {
       }
       line = i + 1;
     }
-    if (line == 0 && have == sizeof buf) have = 0;  // a line longer than the buffer: skip it
+    if (line == 0 && have == sizeof buf)
+      have = 0;  // a line longer than the buffer: skip it
     else {
       for (size_t i = line; i < have; i++) buf[i - line] = buf[i];
       have -= line;

@@ -39,7 +39,7 @@ struct ShadowStack {
   uintptr_t home_lo = 0, home_hi = 0;
   // Written by the owner only (load + store, no RMW); read by stats.
   std::atomic<uint64_t> hooked{0}, unwound{0}, missed_depth{0};
-  std::atomic<int> owner{0};  // tid; 0 = free for reuse
+  std::atomic<int> owner{0};    // tid; 0 = free for reuse
   ShadowStack *next = nullptr;  // every stack ever made (immutable once linked)
   size_t map_bytes = 0;
   ShadowFrame *frames = nullptr;

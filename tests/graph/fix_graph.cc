@@ -1,13 +1,13 @@
 // Instrumented fixture of the graph ops tests: small functions whose calls
 // leave in every way graph.h promises to handle. noinline everywhere: each
 // call must be a real call of a traced function.
+#include <execinfo.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <execinfo.h>
 #include <sys/wait.h>
 #include <ucontext.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <atomic>

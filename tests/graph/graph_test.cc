@@ -184,7 +184,8 @@ TEST_P(GraphTest, ExceptionsUnwindThroughHookedFrames) {
     caught = std::string(e.what()) == "boom";
   }
   EXPECT_TRUE(caught);
-  EXPECT_EQ(take_log(), (Log{"E pass_out", "E pass", "E throw", "U throw", "U pass", "U pass_out"}));
+  EXPECT_EQ(take_log(),
+            (Log{"E pass_out", "E pass", "E throw", "U throw", "U pass", "U pass_out"}));
   EXPECT_EQ(gf_top(1), 6);  // and everything still works afterwards
   EXPECT_EQ(take_log().size(), 8u);
 }
@@ -199,8 +200,8 @@ TEST_P(GraphTest, LongjmpOutOfHookedFrames) {
 TEST_P(GraphTest, SignalHandlerRunsHookedCode) {
   Hook("gf_*");
   EXPECT_EQ(gf_signal(1), 2);
-  EXPECT_EQ(take_log(), (Log{"E signal", "E leaf", "X leaf=101", "E leaf", "X leaf=2",
-                             "X signal=2"}));
+  EXPECT_EQ(take_log(),
+            (Log{"E signal", "E leaf", "X leaf=101", "E leaf", "X leaf=2", "X signal=2"}));
 }
 
 TEST_P(GraphTest, RecursionDeeperThanTheShadowStack) {
@@ -224,8 +225,8 @@ TEST_P(GraphTest, RecursionDeeperThanTheShadowStack) {
 TEST_P(GraphTest, PthreadExitInsideHookedFrames) {
   Hook("gf_*");
   pthread_t t;
-  ASSERT_EQ(pthread_create(&t, nullptr, [](void *) -> void * { return (void *)gf_exit_mid(1); },
-                           nullptr),
+  ASSERT_EQ(pthread_create(
+                &t, nullptr, [](void *) -> void * { return (void *)gf_exit_mid(1); }, nullptr),
             0);
   void *res = reinterpret_cast<void *>(1);
   ASSERT_EQ(pthread_join(t, &res), 0);
@@ -236,8 +237,8 @@ TEST_P(GraphTest, PthreadExitInsideHookedFrames) {
 TEST_P(GraphTest, PthreadCancelInsideHookedFrames) {
   Hook("gf_*");
   pthread_t t;
-  ASSERT_EQ(pthread_create(&t, nullptr, [](void *) -> void * { return (void *)gf_cancel_mid(1); },
-                           nullptr),
+  ASSERT_EQ(pthread_create(
+                &t, nullptr, [](void *) -> void * { return (void *)gf_cancel_mid(1); }, nullptr),
             0);
   for (int i = 0; i < 2000; i++) {
     {
