@@ -52,10 +52,10 @@ std::string joined(const std::vector<std::string> &v, const char *sep) {
 }
 
 // -A 'parse_field@args' or '@args=3,retval': the function_graph capture
-// options (sled records integer arguments and return values per tracer,
-// not per function: the patterns join the filter).
-std::string capture_options(const std::vector<std::string> &specs,
-                            std::vector<std::string> *filters, std::string *error) {
+// options. sled's tracer captures per session, not per function: the
+// arguments and return values of every traced function are recorded (the
+// PATTERN part is accepted for uftrace users and otherwise unused).
+std::string capture_options(const std::vector<std::string> &specs, std::string *error) {
   unsigned args = 0;
   bool retval = false;
   for (const std::string &spec : specs) {
@@ -64,7 +64,6 @@ std::string capture_options(const std::vector<std::string> &specs,
       *error = fmt::format("-A '{}': expected PATTERN@args[=N][,retval]", spec);
       return "";
     }
-    if (at > 0) filters->push_back(spec.substr(0, at));
     std::string what = spec.substr(at + 1);
     size_t pos = 0;
     while (pos <= what.size()) {
@@ -101,7 +100,7 @@ int run(RecordOptions &o) {
   if (o.command.empty())
     return fail(2, "record: no program given (sled record [options] -- PROG ARGS...)");
   std::string error;
-  std::string capture = capture_options(o.args_spec, &o.filters, &error);
+  std::string capture = capture_options(o.args_spec, &error);
   if (!error.empty()) return fail(2, "record: " + error);
   if (!capture.empty() && o.tracer != "function_graph")
     return fail(2, "record: -A needs the function_graph tracer");

@@ -29,6 +29,12 @@ std::string TraceModel::load(const std::string &dir) {
     ThreadCalls tc;
     tc.tid = tid;
     std::vector<size_t> open;
+    // A `function` trace has entries only: every call is shown flat.
+    bool exits = false;
+    trace_->for_each_event(tid, [&](const reader::Event &e) {
+      exits = e.kind == reader::EventKind::exit;
+      return !exits;
+    });
     std::string err = trace_->for_each_event(tid, [&](const reader::Event &e) {
       if (first || e.ns < start_ns_) start_ns_ = e.ns;
       end_ns_ = std::max(end_ns_, e.ns);
@@ -41,7 +47,7 @@ std::string TraceModel::load(const std::string &dir) {
           c.start_ns = e.ns;
           c.depth = static_cast<unsigned>(open.size());
           tc.calls.push_back(c);
-          open.push_back(tc.calls.size() - 1);
+          if (exits) open.push_back(tc.calls.size() - 1);
           tc.lines.push_back({tid, e.ns, e.kind, c.depth, tc.calls.size() - 1});
           break;
         }
@@ -126,13 +132,13 @@ std::vector<ProfileRow> profile_of(const TraceModel &m, bool per_thread) {
   std::map<std::pair<uint32_t, uintptr_t>, ProfileRow> by;
   for (const ThreadCalls &t : m.threads())
     for (const Call &c : t.calls) {
-      if (c.end_ns == 0) continue;  // never returned within the trace
       ProfileRow &r = by[{per_thread ? t.tid : 0, c.ip}];
       if (r.calls == 0) {
         r.name = m.name(c.ip);
         r.tid = t.tid;
       }
       r.calls++;
+      if (c.end_ns == 0) continue;  // no exit recorded (`function` tracer, or still open)
       r.total_ns += c.duration();
       r.self_ns += c.duration() > c.child_ns ? c.duration() - c.child_ns : 0;
       r.max_ns = std::max(r.max_ns, c.duration());
