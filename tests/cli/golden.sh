@@ -35,7 +35,7 @@ check() {  # NAME, then the command whose stdout+stderr is compared
 }
 
 cd "$tmp" || exit 1
-check record_graph "$sled" --color=never record -o t1 -A 'add3@args=3,retval' -- "$prog" 0
+check record_graph "$sled" --color=never record -o t1 -A 'add3@args=1,retval' -- "$prog" 0
 check graph "$sled" --color=never graph -d t1
 check graph_function "$sled" --color=never graph -d t1 middle
 check replay "$sled" --color=never replay -d t1
