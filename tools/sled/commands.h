@@ -8,6 +8,8 @@ void add_record(CLI::App &app);
 void add_report(CLI::App &app);
 void add_graph(CLI::App &app);
 void add_replay(CLI::App &app);
+void add_export(CLI::App &app);
+void add_flamegraph(CLI::App &app);
 // Exit status of the subcommand that ran (set by its callback).
 int &exit_status();
 // Prints "sled: <message>" on stderr and returns `status`.

@@ -31,6 +31,8 @@ int main(int argc, char **argv) {
   add_report(app);
   add_graph(app);
   add_replay(app);
+  add_export(app);
+  add_flamegraph(app);
   app.parse_complete_callback([&] {
     set_color(color == "always"  ? ColorMode::always
               : color == "never" ? ColorMode::never
