@@ -18,6 +18,8 @@ SLED_DEPS=(
   libbenchmark-dev               # bench/
   clang-format                   # tools/format.sh
   gdb                            # tests/robust/signals: patching under a debugger
+  libcli11-dev libfmt-dev nlohmann-json3-dev   # the sled command (tools/sled)
+  chromium                       # tests/cli: the flame graph in a headless browser
 )
 # The aarch64 cross build and qemu-user (the arm64 configuration of
 # tools/test.sh, part of the default test set): needs `dpkg

@@ -1,0 +1,46 @@
+// sled flamegraph -o FILE.html|FILE.svg: the self-contained flame graph of
+// the trace (self time per call path).
+#include <fmt/format.h>
+
+#include <fstream>
+
+#include "commands.h"
+#include "flamegraph_page.h"
+#include "load.h"
+
+namespace sled::cli {
+namespace {
+
+struct FlameOptions {
+  std::string dir = "sled.trace";
+  std::string output;
+};
+
+void run(const FlameOptions &o) {
+  bool html = o.output.size() > 5 && o.output.compare(o.output.size() - 5, 5, ".html") == 0;
+  bool svg = o.output.size() > 4 && o.output.compare(o.output.size() - 4, 4, ".svg") == 0;
+  if (!html && !svg) {
+    fail(2, fmt::format("flamegraph: -o {}: the file name must end in .html or .svg", o.output));
+    return;
+  }
+  TraceModel m;
+  if (!load_trace(o.dir, m)) return;
+  std::string doc =
+      flamegraph(folded_stacks(m), "sled flame graph: " + m.trace().header().program, html);
+  std::ofstream out(o.output);
+  out << doc;
+  if (!out) fail(1, fmt::format("flamegraph: cannot write {}", o.output));
+}
+
+}  // namespace
+
+void add_flamegraph(CLI::App &app) {
+  auto o = std::make_shared<FlameOptions>();
+  CLI::App *cmd =
+      app.add_subcommand("flamegraph", "Write an interactive flame graph (HTML or SVG)");
+  cmd->add_option("-d,--data", o->dir, "Trace directory")->capture_default_str();
+  cmd->add_option("-o,--output", o->output, "FILE.html or FILE.svg")->required();
+  cmd->callback([o] { run(*o); });
+}
+
+}  // namespace sled::cli

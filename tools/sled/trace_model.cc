@@ -1,0 +1,151 @@
+// Builds call trees from a trace's per-thread event streams (exits match
+// the innermost open entry, as the recorder writes them), and the profile
+// table from them or from the profile tracer's section.
+#include "trace_model.h"
+
+#include <cxxabi.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <sstream>
+
+namespace sled::cli {
+
+std::string demangle(const std::string &name) {
+  if (name.rfind("_Z", 0) != 0) return name;
+  int status = 0;
+  char *out = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
+  std::string result = status == 0 && out ? out : name;
+  free(out);
+  return result;
+}
+
+std::string TraceModel::load(const std::string &dir) {
+  auto t = reader::Trace::open(dir);
+  if (!t.ok()) return t.error;
+  trace_.emplace(std::move(*t.value));
+  bool first = true;
+  for (uint32_t tid : trace_->thread_ids()) {
+    ThreadCalls tc;
+    tc.tid = tid;
+    std::vector<size_t> open;
+    // A `function` trace has entries only: every call is shown flat.
+    bool exits = false;
+    trace_->for_each_event(tid, [&](const reader::Event &e) {
+      exits = e.kind == reader::EventKind::exit;
+      return !exits;
+    });
+    std::string err = trace_->for_each_event(tid, [&](const reader::Event &e) {
+      if (first || e.ns < start_ns_) start_ns_ = e.ns;
+      end_ns_ = std::max(end_ns_, e.ns);
+      first = false;
+      switch (e.kind) {
+        case reader::EventKind::entry: {
+          Call c;
+          c.ip = e.ip;
+          c.parent_ip = e.parent_ip;
+          c.start_ns = e.ns;
+          c.depth = static_cast<unsigned>(open.size());
+          tc.calls.push_back(c);
+          if (exits) open.push_back(tc.calls.size() - 1);
+          tc.lines.push_back({tid, e.ns, e.kind, c.depth, tc.calls.size() - 1});
+          break;
+        }
+        case reader::EventKind::exit: {
+          // The innermost open call of this function (a lost chunk may
+          // have dropped some entries or exits: skip what does not match).
+          auto it = std::find_if(open.rbegin(), open.rend(),
+                                 [&](size_t i) { return tc.calls[i].ip == e.ip; });
+          if (it == open.rend()) break;
+          size_t idx = *it;
+          open.erase(std::next(it).base(), open.end());
+          Call &c = tc.calls[idx];
+          c.end_ns = e.ns;
+          c.unwound = e.unwound;
+          if (!open.empty()) tc.calls[open.back()].child_ns += c.duration();
+          tc.lines.push_back({tid, e.ns, e.kind, c.depth, idx});
+          break;
+        }
+        case reader::EventKind::args:
+          if (!tc.calls.empty()) tc.calls.back().args = e.values;
+          break;
+        case reader::EventKind::retval:
+          if (!tc.lines.empty() && tc.lines.back().kind == reader::EventKind::exit) {
+            Call &c = tc.calls[tc.lines.back().call];
+            c.has_retval = true;
+            c.retval = e.values.empty() ? 0 : e.values[0];
+          }
+          break;
+        case reader::EventKind::stack:
+        case reader::EventKind::marker: {
+          Line l{tid, e.ns, e.kind, static_cast<unsigned>(open.size()), 0};
+          l.marker = e.marker;
+          l.marker_arg = e.marker_arg;
+          l.values = e.values;
+          if (e.kind == reader::EventKind::marker) l.values = {e.ip};
+          tc.lines.push_back(std::move(l));
+          break;
+        }
+      }
+      return true;
+    });
+    if (!err.empty()) return err;
+    threads_.push_back(std::move(tc));
+  }
+  return "";
+}
+
+std::string TraceModel::name(uintptr_t ip) const {
+  if (const reader::Symbol *s = trace_->symbol_at(ip)) return demangle(s->name);
+  if (const reader::Symbol *s = trace_->symbol_containing(ip)) {
+    std::ostringstream o;
+    o << demangle(s->name) << "+0x" << std::hex << (ip - s->ip);
+    return o.str();
+  }
+  std::ostringstream o;
+  o << "0x" << std::hex << ip;
+  return o.str();
+}
+
+namespace {
+std::vector<ProfileRow> from_section(const std::string &text) {
+  std::vector<ProfileRow> rows;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream f(line);
+    std::string ip, module, name;
+    ProfileRow r;
+    if (!(f >> ip >> r.calls >> r.total_ns >> r.self_ns >> r.max_ns >> module)) continue;
+    std::getline(f >> std::ws, name);
+    r.name = demangle(name);
+    rows.push_back(r);
+  }
+  return rows;
+}
+}  // namespace
+
+std::vector<ProfileRow> profile_of(const TraceModel &m, bool per_thread) {
+  if (!per_thread)
+    if (const std::string *s = m.trace().section("profile")) return from_section(*s);
+  std::map<std::pair<uint32_t, uintptr_t>, ProfileRow> by;
+  for (const ThreadCalls &t : m.threads())
+    for (const Call &c : t.calls) {
+      ProfileRow &r = by[{per_thread ? t.tid : 0, c.ip}];
+      if (r.calls == 0) {
+        r.name = m.name(c.ip);
+        r.tid = t.tid;
+      }
+      r.calls++;
+      if (c.end_ns == 0) continue;  // no exit recorded (`function` tracer, or still open)
+      r.total_ns += c.duration();
+      r.self_ns += c.duration() > c.child_ns ? c.duration() - c.child_ns : 0;
+      r.max_ns = std::max(r.max_ns, c.duration());
+    }
+  std::vector<ProfileRow> rows;
+  for (auto &[k, r] : by) rows.push_back(r);
+  return rows;
+}
+
+}  // namespace sled::cli

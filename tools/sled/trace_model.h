@@ -1,0 +1,75 @@
+// What the subcommands read: a trace directory turned into per-thread call
+// trees (entry/exit pairs with times, depth, arguments, return value),
+// function names (demangled) and source-free symbols. Built on the reader
+// library (tracers/record/reader.h); owns no formatting.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "record/reader.h"
+
+namespace sled::cli {
+
+struct Call {
+  uintptr_t ip = 0;
+  uintptr_t parent_ip = 0;
+  uint64_t start_ns = 0, end_ns = 0;  // end_ns == 0: still open at the trace's end
+  unsigned depth = 0;
+  bool unwound = false;
+  bool has_retval = false;
+  uint64_t retval = 0;
+  std::vector<uint64_t> args;
+  uint64_t child_ns = 0;  // time in hooked callees (for self time)
+  uint64_t duration() const { return end_ns > start_ns ? end_ns - start_ns : 0; }
+};
+
+// One line of `sled replay`: an event in time order.
+struct Line {
+  uint32_t tid = 0;
+  uint64_t ns = 0;
+  reader::EventKind kind = reader::EventKind::entry;
+  unsigned depth = 0;
+  size_t call = 0;  // index into Thread::calls (entry/exit)
+  uint32_t marker = 0;
+  uint64_t marker_arg = 0;
+  std::vector<uint64_t> values;  // stack ips
+};
+
+struct ThreadCalls {
+  uint32_t tid = 0;
+  std::vector<Call> calls;  // in entry order
+  std::vector<Line> lines;  // in time order
+};
+
+class TraceModel {
+ public:
+  // "" on success, else the reader's error.
+  std::string load(const std::string &dir);
+  const reader::Trace &trace() const { return *trace_; }
+  const std::vector<ThreadCalls> &threads() const { return threads_; }
+  // Demangled name of the function starting at ip, or "0x..." when unknown.
+  std::string name(uintptr_t ip) const;
+  uint64_t start_ns() const { return start_ns_; }
+  uint64_t end_ns() const { return end_ns_; }
+
+ private:
+  std::optional<reader::Trace> trace_;
+  std::vector<ThreadCalls> threads_;
+  uint64_t start_ns_ = 0, end_ns_ = 0;
+};
+
+// Per function: the profile table (from the trace's "profile" section when
+// the profile tracer ran, else from the call trees).
+struct ProfileRow {
+  std::string name;
+  uint64_t calls = 0, total_ns = 0, self_ns = 0, max_ns = 0;
+  uint32_t tid = 0;  // with --threads
+};
+std::vector<ProfileRow> profile_of(const TraceModel &m, bool per_thread);
+
+std::string demangle(const std::string &name);
+
+}  // namespace sled::cli
