@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start: install sled's dependencies (Debian 12, apt-get; sudo when
 # not root), configure and build everything in build/ (Ninja, default
-# configuration), then run the bundled example.
+# configuration), then run the bundled example, and the sled command on
+# the demo program (record, graph, report, flame graph).
 #   bash tools/bootstrap.sh [--no-deps]
 # SLED_JOBS sets the build parallelism (default: the number of CPUs).
 set -euo pipefail
@@ -44,4 +45,22 @@ if [[ -z $example ]]; then
 fi
 step "run $example"
 "$example"
+
+# The sled command on the demo program (instrumented, not linked with sled):
+# record it under the preload agent, then the profile and a flame graph.
+sled=build/tools/sled/sled
+demo=build/examples/sled-demo
+if [[ -x $sled && -x $demo ]]; then
+  step "$sled record -o build/demo.trace -- $demo 20"
+  "$sled" record -o build/demo.trace -- "$demo" 20
+  step "$sled graph -d build/demo.trace --min-duration 2000"
+  "$sled" graph -d build/demo.trace --min-duration 2000
+  step "$sled report -d build/demo.trace"
+  "$sled" report -d build/demo.trace
+  step "$sled flamegraph -d build/demo.trace -o build/demo-flamegraph.html"
+  "$sled" flamegraph -d build/demo.trace -o build/demo-flamegraph.html
+else
+  echo "bootstrap: the sled command was not built (CLI11, fmt and nlohmann-json: tools/deps.sh)" >&2
+  exit 1
+fi
 step "done: run the tests with 'bash tools/test.sh'"

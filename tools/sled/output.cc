@@ -21,10 +21,10 @@ std::string paint(const std::string &text, const char *sgr) {
 }
 
 std::string duration(uint64_t ns) {
-  if (ns < 1000) return fmt::format("{:>6} ns", ns);
-  if (ns < 1000000) return fmt::format("{:>6.3f} us", ns / 1e3);
-  if (ns < 1000000000) return fmt::format("{:>6.3f} ms", ns / 1e6);
-  return fmt::format("{:>6.3f}  s", ns / 1e9);
+  if (ns < 1000) return fmt::format("{:>7} ns", ns);
+  if (ns < 1000000) return fmt::format("{:>7.3f} us", ns / 1e3);
+  if (ns < 1000000000) return fmt::format("{:>7.3f} ms", ns / 1e6);
+  return fmt::format("{:>7.3f}  s", ns / 1e9);
 }
 
 }  // namespace sled::cli

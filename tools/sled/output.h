@@ -13,7 +13,7 @@ bool color_on();
 // `text` wrapped in an SGR colour code when colour is on.
 std::string paint(const std::string &text, const char *sgr);
 
-// "  1.234 us", "123.456 ms": 3 decimals, unit chosen by size, width 10.
+// "   1.234 us", "123.456 ms": 3 decimals, unit chosen by size, width 10.
 std::string duration(uint64_t ns);
 
 }  // namespace sled::cli
