@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <optional>
 
 #include "arch/arch.h"
 #include "arch/frame.h"
@@ -203,6 +204,37 @@ int forget_ops(Registry &r, OpsState *st) {
   return 0;
 }
 
+// Both unregisters, under the lock. `async`: the change queues what its
+// grace period would free (reclaim.h) with done(ops, arg), instead of
+// waiting.
+int unregister_locked(sled_ops *ops, void (*done)(sled_ops *, void *), void *arg, bool async) {
+  Registry &r = registry();
+  if (int err = enter(r)) return err;
+  OpsState *st = r.find_ops(ops);
+  if (!st || !st->registered) {
+    if (st) forget_ops(r, st);
+    set_last_error("ops %p is not registered", static_cast<void *>(ops));
+    return -ENOENT;
+  }
+  if (async) {
+    if (int err = reclaim_reserve(4)) return out_of_memory(err);
+  }
+  std::optional<DeferScope> defer;
+  if (async) defer.emplace();
+  // Out of the list walker's snapshot too, before the grace period.
+  st->registered = false;
+  if (int err = retrace_ops(r, *st, {})) {
+    st->registered = true;
+    return err;
+  }
+  if (int err = forget_ops(r, st)) {
+    st->registered = true;  // nothing else changed: see forget_ops
+    return err;
+  }
+  if (async) reclaim_done(ops, done, arg);
+  return 0;
+}
+
 }  // namespace
 }  // namespace sled
 
@@ -246,26 +278,8 @@ SLED_CATCH_OOM(-ENOMEM)
 int sled_unregister_ops(sled_ops *ops) try {
   if (!ops) return -EINVAL;
   if (in_sled_callback()) return -EDEADLK;
-  Registry &r = registry();
   RegistryLock lock;
-  if (int err = enter(r)) return err;
-  OpsState *st = r.find_ops(ops);
-  if (!st || !st->registered) {
-    if (st) forget_ops(r, st);
-    set_last_error("ops %p is not registered", static_cast<void *>(ops));
-    return -ENOENT;
-  }
-  // Out of the list walker's snapshot too, before the grace period.
-  st->registered = false;
-  if (int err = retrace_ops(r, *st, {})) {
-    st->registered = true;
-    return err;
-  }
-  if (int err = forget_ops(r, st)) {
-    st->registered = true;  // nothing else changed: see forget_ops
-    return err;
-  }
-  return 0;
+  return unregister_locked(ops, nullptr, nullptr, false);
 }
 SLED_CATCH_OOM(-ENOMEM)
 
@@ -273,27 +287,8 @@ int sled_unregister_ops_async(sled_ops *ops, void (*done)(sled_ops *, void *), v
   if (!ops) return -EINVAL;
   if (in_sled_callback()) return -EDEADLK;
   {
-    Registry &r = registry();
     RegistryLock lock;
-    if (int err = enter(r)) return err;
-    OpsState *st = r.find_ops(ops);
-    if (!st || !st->registered) {
-      if (st) forget_ops(r, st);
-      set_last_error("ops %p is not registered", static_cast<void *>(ops));
-      return -ENOENT;
-    }
-    if (int err = reclaim_reserve(4)) return out_of_memory(err);
-    DeferScope defer;
-    st->registered = false;
-    if (int err = retrace_ops(r, *st, {})) {
-      st->registered = true;
-      return err;
-    }
-    if (int err = forget_ops(r, st)) {
-      st->registered = true;
-      return err;
-    }
-    reclaim_done(ops, done, arg);
+    if (int err = unregister_locked(ops, done, arg, true)) return err;
   }
   if (reclaim_kick() < 0) {
     // No reclaim thread (thread limit): run the grace period here.
