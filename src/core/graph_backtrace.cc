@@ -2,14 +2,17 @@
 // Walkers that run no personality stop at the return handler (its CFI
 // cannot name a return address kept on the shadow stack). These
 // interposers put the calling thread's real return addresses back into
-// the stack slots for the duration of the walk (x86_64, where the slot is
-// at the shadow frame's key - 8), then hook them again. On aarch64 the
-// hooked return address was spilled wherever the function's prologue put
-// it, signed: the walk stops at the first hooked call, which is reported
-// with its real caller's address. Exported from libsled (libsled.map);
+// the stack slots for the duration of the walk, then hook them again:
+// x86_64, the slot is at the shadow frame's key - 8; aarch64, the slot is
+// the lr word of the hooked function's frame record, re-signed the way its
+// paciasp signed the handler's address. A hooked aarch64 function without
+// a frame record cuts the walk there; it is then reported with its real
+// caller's address. Exported from libsled (libsled.map);
 // they call the next definition (libc's, libgcc's) through dlsym.
 #include <dlfcn.h>
 #include <unwind.h>
+
+#include <algorithm>
 
 #include "core/graph_internal.h"
 #include "core/shadow_stack.h"
@@ -26,36 +29,84 @@ bool on_walked_stack(const ShadowStack *s, uintptr_t key, uintptr_t sp) {
   return key > sp && (s->same_home(key, sp) || key - sp < (uintptr_t{1} << 20));
 }
 
+#if defined(__aarch64__)
+// xpaclri / pacia1716: hint-space PAC instructions (NOPs on CPUs without
+// pointer authentication, where return addresses are not signed either).
+uintptr_t strip_pac(uintptr_t v) {
+  register uintptr_t x30 asm("x30") = v;
+  asm("hint #7" : "+r"(x30));  // xpaclri
+  return x30;
+}
+// What the function's paciasp would have made of `v`: key A, modifier =
+// the stack pointer at its entry (the shadow frame's key).
+uintptr_t sign_like_paciasp(uintptr_t v, uintptr_t entry_sp) {
+  register uintptr_t x17 asm("x17") = v;
+  register uintptr_t x16 asm("x16") = entry_sp;
+  asm("hint #8" : "+r"(x17) : "r"(x16));  // pacia1716
+  return x17;
+}
+#endif
+
 class RealAddressesBack {
  public:
   RealAddressesBack() {
-#if defined(__x86_64__)
     s_ = current_stack();
-    sp_ = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+    uintptr_t sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
     if (!s_) return;
-    for (uint32_t i = 0; i < s_->depth; i++) {
+#if defined(__x86_64__)
+    // The return address of a hooked call is the word below its key.
+    for (uint32_t i = 0; i < s_->depth && n_ < kMax; i++) {
       const ShadowFrame &f = s_->frames[i];
       auto *slot = reinterpret_cast<uintptr_t *>(f.key - 8);
-      if (on_walked_stack(s_, f.key, sp_) && *slot == handler()) *slot = f.orig;
+      if (on_walked_stack(s_, f.key, sp) && *slot == handler()) put(slot, f.orig);
+    }
+#elif defined(__aarch64__)
+    // The hooked return address was spilled by the function's prologue,
+    // normally into its frame record {fp, lr}: walk the frame-record chain
+    // (innermost first) and pair each record holding the handler with the
+    // innermost pending hooked call whose key lies above it. Best effort:
+    // a hooked function without a frame record is not found (the walk is
+    // then cut there, as without this).
+    uintptr_t limit = 0;
+    for (uint32_t i = 0; i < s_->depth; i++)
+      if (on_walked_stack(s_, s_->frames[i].key, sp)) limit = std::max(limit, s_->frames[i].key);
+    uint32_t next = s_->depth;
+    for (uintptr_t fp = sp; fp && (fp & 7) == 0 && fp >= sp && fp < limit && n_ < kMax;) {
+      auto *record = reinterpret_cast<uintptr_t *>(fp);
+      uintptr_t lr = record[1];
+      if (strip_pac(lr) == handler()) {
+        while (next > 0 && !(s_->frames[next - 1].key > fp &&
+                             on_walked_stack(s_, s_->frames[next - 1].key, sp)))
+          next--;
+        if (next == 0) break;
+        const ShadowFrame &f = s_->frames[--next];
+        put(&record[1], lr == strip_pac(lr) ? f.orig : sign_like_paciasp(f.orig, f.key));
+      }
+      if (record[0] <= fp) break;  // the chain must go up the stack
+      fp = record[0];
     }
 #endif
   }
   ~RealAddressesBack() {
-#if defined(__x86_64__)
-    if (!s_) return;
-    for (uint32_t i = 0; i < s_->depth; i++) {
-      const ShadowFrame &f = s_->frames[i];
-      auto *slot = reinterpret_cast<uintptr_t *>(f.key - 8);
-      if (on_walked_stack(s_, f.key, sp_) && *slot == f.orig) *slot = handler();
-    }
-#endif
+    for (uint32_t i = n_; i-- > 0;)
+      if (*saved_[i].slot == saved_[i].written) *saved_[i].slot = saved_[i].old;
   }
   RealAddressesBack(const RealAddressesBack &) = delete;
   RealAddressesBack &operator=(const RealAddressesBack &) = delete;
 
  private:
+  static constexpr uint32_t kMax = 512;
+  struct Saved {
+    uintptr_t *slot;
+    uintptr_t old, written;
+  };
+  void put(uintptr_t *slot, uintptr_t value) {
+    saved_[n_++] = {slot, *slot, value};
+    *slot = value;
+  }
   ShadowStack *s_ = nullptr;
-  uintptr_t sp_ = 0;
+  Saved saved_[kMax];
+  uint32_t n_ = 0;
 };
 
 // Replaces the handler's address in a finished walk by the real return
