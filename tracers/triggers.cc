@@ -17,10 +17,9 @@
 // invent callers, and following a non-pointer rbp may fault; the unwinder
 // follows CFI, which sled's trampolines and every compiled frame carry,
 // and simply stops at a frame without it. It costs microseconds per walk:
-// fine for a trigger, not for a tracer. Under function_graph, x86_64 walks
-// through hooked callers (libsled interposes _Unwind_Backtrace); on aarch64
-// the walk ends at the first hooked caller, shown as sled's return handler
-// (docs/graph.md).
+// fine for a trigger, not for a tracer. Under function_graph the walk goes
+// through hooked callers: libsled interposes _Unwind_Backtrace and puts the
+// real return addresses back for it (docs/graph.md).
 #include "tracers/triggers.h"
 
 #include <unwind.h>
