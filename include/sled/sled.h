@@ -126,7 +126,9 @@ SLED_API int sled_unregister_ops(sled_ops *ops);
  * ops must stay valid and must not be registered again. The grace periods
  * of many pending unregisters are batched into one. `done` may be NULL and
  * may call sled. Errors as sled_unregister_ops (done is then never
- * called); a process that exits first never sees the pending calls. */
+ * called); a process that exits first never sees the pending calls. When
+ * no thread can be created (thread limit), the call waits for the grace
+ * period itself and calls `done` on the calling thread before returning. */
 SLED_API int sled_unregister_ops_async(sled_ops *ops, void (*done)(sled_ops *ops, void *arg),
                                        void *arg);
 

@@ -291,10 +291,13 @@ int sled_unregister_ops_async(sled_ops *ops, void (*done)(sled_ops *, void *), v
     if (int err = unregister_locked(ops, done, arg, true)) return err;
   }
   if (reclaim_kick() < 0) {
-    // No reclaim thread (thread limit): run the grace period here.
-    RegistryLock lock;
-    synchronize();
-    reclaim_kick();  // the callbacks then run on the next kick that works
+    // No reclaim thread (thread limit): run the grace period and the
+    // callbacks here, before returning, rather than leave them waiting.
+    {
+      RegistryLock lock;
+      synchronize();
+    }
+    reclaim_call_ready();
   }
   return 0;
 }

@@ -192,10 +192,6 @@ uintptr_t real_return_address(uintptr_t key, uintptr_t seen) {
   return seen;
 }
 
-bool is_return_handler(uintptr_t addr) { return addr == handler(); }
-
-uintptr_t orig_for_handler_frame(uintptr_t key) { return real_return_address(key, handler()); }
-
 }  // namespace sled::graph
 
 using namespace sled;

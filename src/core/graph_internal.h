@@ -11,5 +11,4 @@ void entry_thunk(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops, sled_regs *re
 // the calling thread has a hooked call whose return leaves stack pointer
 // `key`.
 uintptr_t real_return_address(uintptr_t key, uintptr_t seen);
-bool is_return_handler(uintptr_t addr);
 }  // namespace sled::graph

@@ -88,18 +88,22 @@ void *reclaim_main(void *) {
       }
       pthread_mutex_unlock(&g_ready_lock);
     }
-    pthread_mutex_lock(&g_ready_lock);
-    std::vector<Done> ready;
-    ready.swap(g_ready);
-    pthread_mutex_unlock(&g_ready_lock);
-    // Outside every lock: a callback may call sled (even re-register).
-    for (const Done &d : ready)
-      if (d.fn) d.fn(d.ops, d.arg);
+    reclaim_call_ready();
   }
   return nullptr;
 }
 
 }  // namespace
+
+void reclaim_call_ready() {
+  pthread_mutex_lock(&g_ready_lock);
+  std::vector<Done> ready;
+  ready.swap(g_ready);
+  pthread_mutex_unlock(&g_ready_lock);
+  // Outside every lock: a callback may call sled (even re-register).
+  for (const Done &d : ready)
+    if (d.fn) d.fn(d.ops, d.arg);
+}
 
 bool reclaim_deferring() { return t_deferring > 0; }
 

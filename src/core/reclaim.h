@@ -43,5 +43,9 @@ void reclaim_after_grace();
 // Starts (or wakes) the reclaim thread; 0 or -errno (no thread: the caller
 // then runs the grace period itself).
 int reclaim_kick();
+// Calls the callbacks whose grace period has passed, on the calling thread,
+// which must hold no sled lock: the reclaim thread's loop, and the fallback
+// when no reclaim thread can be created.
+void reclaim_call_ready();
 
 }  // namespace sled

@@ -124,3 +124,40 @@ function(sled_test_executable target)
   add_test(NAME ${target} COMMAND ${target})  # a cross build runs it under CMAKE_CROSSCOMPILING_EMULATOR
   set_tests_properties(${target} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}")
 endfunction()
+
+# libFuzzer: whether this build can make fuzz targets (clang's libFuzzer,
+# Debian's libclang-rt-14-dev; host builds only: the fuzzer runtime is
+# host-only here; not under TSan, which libFuzzer does not support).
+include(CheckCXXSourceCompiles)
+set(CMAKE_REQUIRED_FLAGS "-fsanitize=fuzzer")
+set(CMAKE_REQUIRED_LINK_OPTIONS -fsanitize=fuzzer)
+check_cxx_source_compiles(
+  "#include <cstddef>\nextern \"C\" int LLVMFuzzerTestOneInput(const unsigned char *, size_t) { return 0; }"
+  SLED_HAVE_LIBFUZZER)
+unset(CMAKE_REQUIRED_FLAGS)
+unset(CMAKE_REQUIRED_LINK_OPTIONS)
+if(SLED_HAVE_LIBFUZZER AND NOT CMAKE_CROSSCOMPILING AND NOT SLED_SANITIZE MATCHES "thread")
+  set(SLED_CAN_FUZZ ON)
+else()
+  set(SLED_CAN_FUZZ OFF)
+endif()
+
+# sled_fuzz_test(<target> SOURCES <src>... SEEDS <dir> MAX_LEN <n> LABELS <l>...)
+# A libFuzzer executable (with ASan when the build has none) and a bounded,
+# seeded CTest run of it: 20,000 inputs starting from SEEDS, new inputs
+# written to a fresh directory of the build so the seeds stay untouched.
+function(sled_fuzz_test target)
+  cmake_parse_arguments(F "" "SEEDS;MAX_LEN" "SOURCES;LABELS" ${ARGN})
+  set(flags -fsanitize=fuzzer)
+  if(NOT SLED_SANITIZE MATCHES "address")
+    list(APPEND flags -fsanitize=address)
+  endif()
+  add_executable(${target} ${F_SOURCES})
+  target_compile_options(${target} PRIVATE ${flags})
+  target_link_options(${target} PRIVATE ${flags})
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}_out)
+  add_test(NAME ${target}
+    COMMAND sh -c "rm -rf '${out}' && mkdir -p '${out}' && exec \"$0\" -runs=20000 -seed=1 -max_len=${F_MAX_LEN} -rss_limit_mb=1024 -malloc_limit_mb=256 -print_final_stats=1 '${out}' '${F_SEEDS}'"
+            $<TARGET_FILE:${target}>)
+  set_tests_properties(${target} PROPERTIES LABELS "${F_LABELS}" TIMEOUT 300)
+endfunction()
