@@ -23,6 +23,10 @@
 // running trace. Known gap: a descendant that starts after the first
 // process exited owns DIR again (a daemon's re-exec replaces the trace).
 //
+// SLED_PID=N (set by `sled record` without --follow): only process N is
+// traced; the programs it starts inherit the variable (and LD_PRELOAD) and
+// the agent does nothing in them: no trace, no injection, no output.
+//
 // fork without exec: the child stops tracing cleanly. It records nothing (the recording
 // switch is turned off in the child), writes nothing to the parent's trace
 // directory, and does not close the parent's session at its exit; the
@@ -83,7 +87,21 @@ void on_fork_child() {
   g_session_open = false;  // the parent's: never closed from here
 }
 
+// False when SLED_PID names another process (a malformed value says so).
+bool this_process_traced() {
+  const char *only = getenv("SLED_PID");
+  if (!only || !*only) return true;
+  char *end = nullptr;
+  unsigned long pid = std::strtoul(only, &end, 10);
+  if (*end || pid == 0) {
+    say(std::string("sled: SLED_PID='") + only + "': expected a process id, tracing disabled");
+    return false;
+  }
+  return pid == static_cast<unsigned long>(getpid());
+}
+
 void start() {
+  if (!this_process_traced()) return;
   Plan plan;
   ConfigError error;
   if (!read_config([](const char *name) { return getenv(name); }, &plan, &error)) {
