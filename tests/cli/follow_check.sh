@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # follow_check.sh SLED FOLLOW_PROG GOLDEN_DIR — `sled record --follow` and
 # the reading subcommands on a multi-process trace directory: follow_prog
-# runs a copy of itself (fork + exec). Without --follow only the started
-# process is traced and the child's output is untouched; with it the child
-# records into DIR/pid-<PID>/, every reading subcommand shows both
-# processes labelled by pid, and --pid picks one. normalise() and check()
+# runs a copy of itself (fork + exec), then forks a child that does not
+# exec. Without --follow only the started process is traced and the
+# children's output is untouched; with it each child records into
+# DIR/pid-<PID>/, every reading subcommand shows the three processes
+# labelled by pid, and --pid picks one. normalise() and check()
 # are golden.sh's; pids are normalised on top.
 set -uo pipefail
 here=$(dirname "$(realpath "$0")")
@@ -33,8 +34,9 @@ check follow_off "$sled" --color=never record -o t0 -- "$prog"
 check follow_off_report "$sled" --color=never report -d t0 -s calls
 
 check follow_record "$sled" --color=never record --follow -o t1 -- "$prog"
-child=$(ls -d t1/pid-* 2>/dev/null | sed 's/.*pid-//')
-[[ $child =~ ^[0-9]+$ ]] || fail "with --follow, expected one t1/pid-N, got '$child'"
+children=($(ls -d t1/pid-* 2>/dev/null | sed 's/.*pid-//' | sort -n))
+[[ ${#children[@]} == 2 ]] || fail "with --follow, expected two t1/pid-N, got '${children[*]}'"
+child=${children[0]}  # the exec'ed copy: forked first (unless pids wrapped)
 check follow_report "$sled" --color=never report -d t1 -s calls
 check follow_graph "$sled" --color=never graph -d t1
 check follow_replay "$sled" --color=never replay -d t1

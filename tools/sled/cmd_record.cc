@@ -150,10 +150,15 @@ int run(RecordOptions &o) {
     if (!o.strategy.empty()) setenv("SLED_STRATEGY", o.strategy.c_str(), 1);
     // Without --follow only this process is traced (exec keeps the pid);
     // the programs it runs inherit the variable and run untraced.
-    if (o.follow)
+    // With it, fork children (SLED_FOLLOW) and exec'ed children (the agent's
+    // DIR/pid-N/) record too.
+    if (o.follow) {
       unsetenv("SLED_PID");
-    else
+      setenv("SLED_FOLLOW", "1", 1);
+    } else {
       setenv("SLED_PID", std::to_string(getpid()).c_str(), 1);
+      unsetenv("SLED_FOLLOW");
+    }
     std::string opts = o.options;
     if (!capture.empty()) opts += (opts.empty() ? "" : " ") + capture;
     if (!opts.empty()) setenv("SLED_OPTIONS", opts.c_str(), 1);
@@ -224,8 +229,8 @@ void add_record(CLI::App &app) {
   cmd->add_option("--options", o->options,
                   "Extra tracer options (e.g. 'depth=64 clock=monotonic')");
   cmd->add_flag("--follow", o->follow,
-                "Also trace the instrumented programs it runs (fork+exec): one trace per "
-                "process, in DIR/pid-<PID>/");
+                "Also trace its child processes (fork, and fork+exec of instrumented "
+                "programs): one trace per process, in DIR/pid-<PID>/");
   cmd->add_option("command", o->command, "PROG ARGS... (after --)")->required();
   cmd->callback([o] { run(*o); });
 }
