@@ -23,11 +23,16 @@
 // running trace. Known gap: a descendant that starts after the first
 // process exited owns DIR again (a daemon's re-exec replaces the trace).
 //
-// fork without exec: the child stops tracing cleanly. It records nothing (the recording
-// switch is turned off in the child), writes nothing to the parent's trace
-// directory, and does not close the parent's session at its exit; the
-// parent's trace is unaffected. Injections stay active in the child (they
-// are plain ops, not part of the recording).
+// SLED_PID=N (set by `sled record` without --follow): only process N is
+// traced; the programs it starts inherit the variable (and LD_PRELOAD) and
+// the agent does nothing in them: no trace, no injection, no output.
+//
+// fork without exec: with SLED_FOLLOW=1 the child records a trace of its
+// own into DIR/pid-<PID>/ (the recorder's start_after_fork: the parent's
+// options and running tracers). Otherwise the child stops tracing cleanly. It records nothing (the
+// recording switch is turned off in the child), writes nothing to the parent's trace directory, and
+// does not close the parent's session at its exit; the parent's trace is unaffected. Injections
+// stay active in the child (they are plain ops, not part of the recording).
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/file.h>
@@ -41,6 +46,7 @@
 
 #include "agent/env_config.h"
 #include "sled/trace.h"
+#include "tracers/record/recorder.h"
 
 namespace sled::agent {
 namespace {
@@ -77,13 +83,47 @@ void undo() {
   }
 }
 
+// SLED_FOLLOW=1 (sled record --follow): a fork child records into
+// BASE/pid-<PID>/ (BASE: SLED_OUTPUT), with the parent's tracers.
+// (Not a global std::string: the constructor below may run before this
+// file's dynamic initialisers, which would then empty it.)
+bool g_follow_fork = false;
+std::string &base_dir() {
+  static std::string dir;
+  return dir;
+}
+
 void on_fork_child() {
   if (!g_session_open) return;
+  if (g_follow_fork) {
+    std::string dir = base_dir() + "/pid-" + std::to_string(getpid());
+    int err = sled::rec::start_after_fork(dir.c_str());
+    if (err == 0) {
+      g_owner = getpid();  // this session is the child's: closed at its exit
+      return;
+    }
+    say("sled: following fork into " + dir + ": " + sled_strerror(err) +
+        ", the child runs untraced");
+  }
   sled_trace_off();
   g_session_open = false;  // the parent's: never closed from here
 }
 
+// False when SLED_PID names another process (a malformed value says so).
+bool this_process_traced() {
+  const char *only = getenv("SLED_PID");
+  if (!only || !*only) return true;
+  char *end = nullptr;
+  unsigned long pid = std::strtoul(only, &end, 10);
+  if (*end || pid == 0) {
+    say(std::string("sled: SLED_PID='") + only + "': expected a process id, tracing disabled");
+    return false;
+  }
+  return pid == static_cast<unsigned long>(getpid());
+}
+
 void start() {
+  if (!this_process_traced()) return;
   Plan plan;
   ConfigError error;
   if (!read_config([](const char *name) { return getenv(name); }, &plan, &error)) {
@@ -99,6 +139,9 @@ void start() {
     undo();
   };
   if (plan.session) {
+    base_dir() = plan.dir;
+    const char *follow = getenv("SLED_FOLLOW");
+    g_follow_fork = follow && std::string(follow) == "1";
     std::string dir = own_directory(plan.dir);
     if (dir != plan.dir) {
       plan.open_options.replace(0, plan.open_options.find(' '), "dir=" + dir);

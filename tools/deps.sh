@@ -20,6 +20,8 @@ SLED_DEPS=(
   gdb                            # tests/robust/signals: patching under a debugger
   libcli11-dev libfmt-dev nlohmann-json3-dev   # the sled command (tools/sled)
   chromium                       # tests/cli: the flame graph in a headless browser
+  protobuf-compiler              # tests/cli: protoc decodes the Perfetto export
+  tmux                           # tests/cli: the progress bar on a terminal
 )
 # The aarch64 cross build and qemu-user (the arm64 configuration of
 # tools/test.sh, part of the default test set): needs `dpkg

@@ -1,7 +1,8 @@
 /* cli_prog.c — the program of the sled command's golden tests: a fixed
  * sequence of calls (nesting, a leaf called several times, recursion that
  * is not a tail call, arguments and a return value to capture), and an
- * exit status chosen by the first argument. Instrumented, not linked with
+ * exit status chosen by the first argument. A second argument N adds N
+ * calls of leaf (a big trace, for the progress bar's test). Instrumented, not linked with
  * sled. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ int main(int argc, char **argv) {
   int m = middle(3);
   int d = depth(3);
   long s = add3(1, 2, 39);
+  for (int i = 0, n = argc > 2 ? atoi(argv[2]) : 0; i < n; i++) leaf(i);
   printf("middle=%d depth=%d add3=%ld\n", m, d, s);
   return status;
 }

@@ -1,7 +1,8 @@
 // sled export: the trace in other tools' formats. chrome: Chrome's
 // trace-event JSON (complete "X" events per call; opens in Perfetto's UI and
-// chrome://tracing); folded: one line per call path with its self time in
-// ns, for flame-graph tools.
+// chrome://tracing); perfetto: Perfetto's protobuf trace (export_perfetto.h);
+// folded: one line per call path with its self time in ns, for flame-graph
+// tools. Every process of the trace directory (record --follow), or --pid's.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "export_perfetto.h"
 #include "load.h"
 #include "stacks.h"
 
@@ -20,10 +22,10 @@ struct ExportOptions {
   std::string dir = "sled.trace";
   std::string format;
   std::string output = "-";
+  uint32_t pid = 0;
 };
 
-void write_chrome(const TraceModel &m, std::ostream &out) {
-  nlohmann::json events = nlohmann::json::array();
+void add_chrome(const TraceModel &m, nlohmann::json &events, Progress &progress) {
   uint32_t pid = m.trace().header().pid;
   for (const ThreadCalls &t : m.threads()) {
     events.push_back({{"ph", "M"},
@@ -32,6 +34,7 @@ void write_chrome(const TraceModel &m, std::ostream &out) {
                       {"tid", t.tid},
                       {"args", {{"name", fmt::format("thread {}", t.tid)}}}});
     for (const Call &c : t.calls) {
+      progress.add();
       uint64_t end = c.end_ns ? c.end_ns : m.end_ns();
       nlohmann::json e = {{"ph", "X"},
                           {"name", m.name(c.ip)},
@@ -48,44 +51,81 @@ void write_chrome(const TraceModel &m, std::ostream &out) {
       events.push_back(std::move(e));
     }
   }
-  nlohmann::json doc = {{"traceEvents", events}, {"displayTimeUnit", "ns"}};
-  out << doc.dump() << "\n";
 }
 
-void write_folded(const TraceModel &m, std::ostream &out) {
-  for (const auto &[stack, v] : folded_stacks(m)) out << stack << " " << v.self_ns << "\n";
+size_t call_count(const TraceModel &m) {
+  size_t n = 0;
+  for (const ThreadCalls &t : m.threads()) n += t.calls.size();
+  return n;
+}
+
+// Each process's folded stacks; with several, under a root frame naming it.
+void write_folded(const TraceModel &m, bool several, std::ostream &out) {
+  std::string root = several ? fmt::format("{} [{}];", program_name(m.trace().header().program),
+                                           m.trace().header().pid)
+                             : "";
+  for (const auto &[stack, v] : folded_stacks(m)) out << root << stack << " " << v.self_ns << "\n";
 }
 
 void run(const ExportOptions &o) {
-  TraceModel m;
-  if (!load_trace(o.dir, m)) return;
+  std::vector<ProcessTrace> procs;
+  if (!select_processes(o.dir, o.pid, &procs)) return;
   std::ofstream file;
   std::ostream *out = &std::cout;
   if (o.output != "-") {
-    file.open(o.output);
+    file.open(o.output, std::ios::binary);
     if (!file) {
       fail(1, fmt::format("export: cannot write {}", o.output));
       return;
     }
     out = &file;
   }
-  if (o.format == "chrome")
-    write_chrome(m, *out);
-  else
-    write_folded(m, *out);
-  if (!*out) fail(1, fmt::format("export: write error on {}", o.output));
+  // A failed export leaves no half-written file behind.
+  auto failed = [&](const std::string &message) {  // "": already said (load_trace)
+    if (!message.empty()) fail(1, message);
+    if (o.output != "-") {
+      file.close();
+      std::remove(o.output.c_str());
+    }
+  };
+  if (o.format == "perfetto") {
+    Progress progress("sled: export", 0);
+    std::string err = write_perfetto(procs, *out, progress);
+    progress.finish();
+    if (!err.empty()) return failed(err);
+  } else if (o.format == "chrome") {
+    nlohmann::json events = nlohmann::json::array();
+    for (const ProcessTrace &p : procs) {
+      TraceModel m;
+      if (!load_trace(p.dir, m)) return failed(std::string());
+      Progress progress("sled: export", call_count(m), "calls");
+      add_chrome(m, events, progress);
+    }
+    nlohmann::json doc = {{"traceEvents", events}, {"displayTimeUnit", "ns"}};
+    *out << doc.dump() << "\n";
+  } else {
+    for (const ProcessTrace &p : procs) {
+      TraceModel m;
+      if (!load_trace(p.dir, m)) return failed(std::string());
+      write_folded(m, procs.size() > 1, *out);
+    }
+  }
+  out->flush();
+  if (!*out) failed(fmt::format("export: write error on {}", o.output));
 }
 
 }  // namespace
 
 void add_export(CLI::App &app) {
   auto o = std::make_shared<ExportOptions>();
-  CLI::App *cmd = app.add_subcommand("export", "Convert the trace: chrome (JSON) or folded stacks");
+  CLI::App *cmd = app.add_subcommand(
+      "export", "Convert the trace: chrome (JSON), perfetto (protobuf) or folded stacks");
   cmd->add_option("-d,--data", o->dir, "Trace directory")->capture_default_str();
-  cmd->add_option("--format", o->format, "chrome | folded")
+  cmd->add_option("--format", o->format, "chrome | perfetto | folded")
       ->required()
-      ->check(CLI::IsMember({"chrome", "folded"}));
+      ->check(CLI::IsMember({"chrome", "perfetto", "folded"}));
   cmd->add_option("-o,--output", o->output, "Output file ('-': stdout)")->capture_default_str();
+  cmd->add_option("--pid", o->pid, "Only this process of a multi-process trace (record --follow)");
   cmd->callback([o] { run(*o); });
 }
 

@@ -14,6 +14,7 @@ struct GraphOptions {
   std::string dir = "sled.trace";
   std::string function;
   uint64_t min_duration_ns = 0;
+  uint32_t pid = 0;
 };
 
 std::string args_text(const Call &c) {
@@ -28,9 +29,7 @@ bool is_call_line(const Line &l) {
   return l.kind == reader::EventKind::entry || l.kind == reader::EventKind::exit;
 }
 
-void run(const GraphOptions &o) {
-  TraceModel m;
-  if (!load_trace(o.dir, m)) return;
+void graph(const TraceModel &m, const GraphOptions &o, bool several) {
   for (const ThreadCalls &t : m.threads()) {
     std::vector<std::string> out;
     long root_depth = o.function.empty() ? 0 : -1;  // FUNCTION's call, -1 outside one
@@ -77,11 +76,18 @@ void run(const GraphOptions &o) {
       if (!entry && !o.function.empty() && depth == root_depth) root_depth = -1;
     }
     if (out.empty()) continue;
-    std::printf("%s\n", paint(fmt::format("# thread {}", t.tid), "1").c_str());
+    std::string label = several
+                            ? fmt::format("# process {} thread {}", m.trace().header().pid, t.tid)
+                            : fmt::format("# thread {}", t.tid);
+    std::printf("%s\n", paint(label, "1").c_str());
     std::printf("#   DURATION | FUNCTION\n");
     for (const std::string &line : out) std::printf("%s\n", line.c_str());
     std::printf("\n");
   }
+}
+
+void run(const GraphOptions &o) {
+  for_each_process(o.dir, o.pid, [&](TraceModel &m, bool several) { graph(m, o, several); });
 }
 
 }  // namespace
@@ -91,6 +97,7 @@ void add_graph(CLI::App &app) {
   CLI::App *cmd = app.add_subcommand("graph", "The call graph of each thread, with durations");
   cmd->add_option("-d,--data", o->dir, "Trace directory")->capture_default_str();
   cmd->add_option("function", o->function, "Show only the calls of FUNCTION and below");
+  cmd->add_option("--pid", o->pid, "Only this process of a multi-process trace (record --follow)");
   cmd->add_option("--min-duration", o->min_duration_ns, "Hide calls shorter than NS nanoseconds");
   cmd->callback([o] { run(*o); });
 }

@@ -16,6 +16,7 @@
 #include "output.h"
 #include "record/reader.h"
 #include "trace_model.h"
+#include "trace_set.h"
 
 namespace sled::cli {
 namespace {
@@ -43,6 +44,11 @@ std::string find_agent() {
       if (fs::exists(candidate, ec)) return fs::canonical(candidate, ec).string();
   }
   return SLED_AGENT_INSTALLED;
+}
+
+std::error_code &ec_ignored() {
+  static std::error_code ec;
+  return ec;
 }
 
 std::string joined(const std::vector<std::string> &v, const char *sep) {
@@ -122,6 +128,13 @@ int run(RecordOptions &o) {
     return fail(127, fmt::format("record: {}: {}", prog, std::strerror(errno)));
   }
 
+  // The child processes of an earlier recording into DIR are not this run's.
+  {
+    std::vector<ProcessTrace> old;
+    if (trace_processes(o.output, 0, &old).empty())
+      for (const ProcessTrace &p : old)
+        if (p.pid) std::filesystem::remove_all(p.dir, ec_ignored());
+  }
   std::string preload = agent;
   if (const char *old = getenv("LD_PRELOAD"); old && *old) preload += std::string(":") + old;
   auto t0 = std::chrono::steady_clock::now();
@@ -135,6 +148,17 @@ int run(RecordOptions &o) {
     if (!o.notrace.empty()) setenv("SLED_NOTRACE", joined(o.notrace, ",").c_str(), 1);
     if (!o.buffer_size.empty()) setenv("SLED_BUFFER_SIZE", o.buffer_size.c_str(), 1);
     if (!o.strategy.empty()) setenv("SLED_STRATEGY", o.strategy.c_str(), 1);
+    // Without --follow only this process is traced (exec keeps the pid);
+    // the programs it runs inherit the variable and run untraced.
+    // With it, fork children (SLED_FOLLOW) and exec'ed children (the agent's
+    // DIR/pid-N/) record too.
+    if (o.follow) {
+      unsetenv("SLED_PID");
+      setenv("SLED_FOLLOW", "1", 1);
+    } else {
+      setenv("SLED_PID", std::to_string(getpid()).c_str(), 1);
+      unsetenv("SLED_FOLLOW");
+    }
     std::string opts = o.options;
     if (!capture.empty()) opts += (opts.empty() ? "" : " ") + capture;
     if (!opts.empty()) setenv("SLED_OPTIONS", opts.c_str(), 1);
@@ -157,18 +181,30 @@ int run(RecordOptions &o) {
          fmt::format("record: no readable trace in {}: {}", o.output, trace.error));
     return exit_status();
   }
-  uint64_t events = 0;
+  uint64_t events = 0, lost = trace->total_lost();
   for (uint32_t tid : trace->thread_ids())
     if (const reader::Thread *t = trace->thread(tid)) events += t->events;
+  // --follow: the children's traces (DIR/pid-N/) count too.
+  std::vector<ProcessTrace> procs;
+  trace_processes(o.output, 0, &procs);
+  for (const ProcessTrace &p : procs) {
+    if (!p.pid) continue;
+    auto child = reader::Trace::open(p.dir);
+    if (!child.ok()) continue;
+    lost += child->total_lost();
+    for (uint32_t tid : child->thread_ids())
+      if (const reader::Thread *t = child->thread(tid)) events += t->events;
+  }
+  std::string processes = procs.size() > 1 ? fmt::format(" from {} processes", procs.size()) : "";
   std::error_code ec;
   uint64_t bytes = 0;
   for (const auto &f : std::filesystem::recursive_directory_iterator(o.output, ec))
     if (f.is_regular_file(ec)) bytes += f.file_size(ec);
   std::string cut = trace->cut() ? " (trace cut: " + trace->cut_reason() + ")" : "";
-  std::fprintf(stderr, "sled: recorded %llu events, %llu lost, %.1f KiB in %s, %.3f s%s\n",
-               static_cast<unsigned long long>(events),
-               static_cast<unsigned long long>(trace->total_lost()), bytes / 1024.0,
-               o.output.c_str(), seconds, cut.c_str());
+  std::fprintf(stderr, "sled: recorded %llu events%s, %llu lost, %.1f KiB in %s, %.3f s%s\n",
+               static_cast<unsigned long long>(events), processes.c_str(),
+               static_cast<unsigned long long>(lost), bytes / 1024.0, o.output.c_str(), seconds,
+               cut.c_str());
   exit_status() = code;
   return code;
 }
@@ -192,6 +228,9 @@ void add_record(CLI::App &app) {
                   "PATTERN@args[=N][,retval]: record integer arguments and return values");
   cmd->add_option("--options", o->options,
                   "Extra tracer options (e.g. 'depth=64 clock=monotonic')");
+  cmd->add_flag("--follow", o->follow,
+                "Also trace its child processes (fork, and fork+exec of instrumented "
+                "programs): one trace per process, in DIR/pid-<PID>/");
   cmd->add_option("command", o->command, "PROG ARGS... (after --)")->required();
   cmd->callback([o] { run(*o); });
 }

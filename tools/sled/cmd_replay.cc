@@ -14,6 +14,7 @@ namespace {
 
 struct ReplayOptions {
   std::string dir = "sled.trace";
+  uint32_t pid = 0;
 };
 
 const char *marker_name(uint32_t kind) {
@@ -32,9 +33,7 @@ const char *marker_name(uint32_t kind) {
   return "marker";
 }
 
-void run(const ReplayOptions &o) {
-  TraceModel m;
-  if (!load_trace(o.dir, m)) return;
+void replay(const TraceModel &m) {
   struct Item {
     const ThreadCalls *t;
     const Line *l;
@@ -76,12 +75,22 @@ void run(const ReplayOptions &o) {
   }
 }
 
+void run(const ReplayOptions &o) {
+  bool first = true;
+  for_each_process(o.dir, o.pid, [&](TraceModel &m, bool several) {
+    if (several) std::printf("%s%s\n", first ? "" : "\n", process_heading(m).c_str());
+    first = false;
+    replay(m);
+  });
+}
+
 }  // namespace
 
 void add_replay(CLI::App &app) {
   auto o = std::make_shared<ReplayOptions>();
   CLI::App *cmd = app.add_subcommand("replay", "Every event in time order");
   cmd->add_option("-d,--data", o->dir, "Trace directory")->capture_default_str();
+  cmd->add_option("--pid", o->pid, "Only this process of a multi-process trace (record --follow)");
   cmd->callback([o] { run(*o); });
 }
 

@@ -16,6 +16,7 @@ struct ReportOptions {
   std::string sort = "total";
   size_t limit = 0;
   bool threads = false;
+  uint32_t pid = 0;
 };
 
 uint64_t key(const ProfileRow &r, const std::string &sort) {
@@ -26,9 +27,7 @@ uint64_t key(const ProfileRow &r, const std::string &sort) {
   return r.total_ns;
 }
 
-void run(const ReportOptions &o) {
-  TraceModel m;
-  if (!load_trace(o.dir, m)) return;
+void report(const TraceModel &m, const ReportOptions &o) {
   std::vector<ProfileRow> rows = profile_of(m, o.threads);
   std::stable_sort(rows.begin(), rows.end(), [&](const ProfileRow &a, const ProfileRow &b) {
     uint64_t ka = key(a, o.sort), kb = key(b, o.sort);
@@ -50,6 +49,15 @@ void run(const ReportOptions &o) {
   }
 }
 
+void run(const ReportOptions &o) {
+  bool first = true;
+  for_each_process(o.dir, o.pid, [&](TraceModel &m, bool several) {
+    if (several) std::printf("%s%s\n", first ? "" : "\n", process_heading(m).c_str());
+    first = false;
+    report(m, o);
+  });
+}
+
 }  // namespace
 
 void add_report(CLI::App &app) {
@@ -60,6 +68,7 @@ void add_report(CLI::App &app) {
       ->check(CLI::IsMember({"calls", "total", "self", "avg", "max"}))
       ->capture_default_str();
   cmd->add_option("-n", o->limit, "Show the first N functions only");
+  cmd->add_option("--pid", o->pid, "Only this process of a multi-process trace (record --follow)");
   cmd->add_flag("--threads", o->threads, "One table row per thread and function");
   cmd->callback([o] { run(*o); });
 }

@@ -20,10 +20,21 @@ std::string demangle(const std::string &name) {
   return result;
 }
 
-std::string TraceModel::load(const std::string &dir) {
+uint64_t event_count(const reader::Trace &t) {
+  uint64_t n = 0;
+  for (uint32_t tid : t.thread_ids()) {
+    const reader::Thread *th = t.thread(tid);
+    if (!th || !th->totals_known) return 0;
+    n += th->events;
+  }
+  return n;
+}
+
+std::string TraceModel::load(const std::string &dir, Progress *progress) {
   auto t = reader::Trace::open(dir);
   if (!t.ok()) return t.error;
   trace_.emplace(std::move(*t.value));
+  if (progress) progress->set_total(event_count(*trace_));
   bool first = true;
   for (uint32_t tid : trace_->thread_ids()) {
     ThreadCalls tc;
@@ -36,6 +47,7 @@ std::string TraceModel::load(const std::string &dir) {
       return !exits;
     });
     std::string err = trace_->for_each_event(tid, [&](const reader::Event &e) {
+      if (progress) progress->add();
       if (first || e.ns < start_ns_) start_ns_ = e.ns;
       end_ns_ = std::max(end_ns_, e.ns);
       first = false;

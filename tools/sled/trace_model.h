@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "progress.h"
 #include "record/reader.h"
 
 namespace sled::cli {
@@ -46,8 +47,9 @@ struct ThreadCalls {
 
 class TraceModel {
  public:
-  // "" on success, else the reader's error.
-  std::string load(const std::string &dir);
+  // "" on success, else the reader's error. `progress` (optional) counts
+  // the events read.
+  std::string load(const std::string &dir, Progress *progress = nullptr);
   const reader::Trace &trace() const { return *trace_; }
   const std::vector<ThreadCalls> &threads() const { return threads_; }
   // Demangled name of the function starting at ip, or "0x..." when unknown.
@@ -71,5 +73,9 @@ struct ProfileRow {
 std::vector<ProfileRow> profile_of(const TraceModel &m, bool per_thread);
 
 std::string demangle(const std::string &name);
+
+// The events the trace's threads recorded (0 when a thread's count is
+// unknown: a cut trace): the total of a progress bar.
+uint64_t event_count(const reader::Trace &t);
 
 }  // namespace sled::cli

@@ -37,6 +37,12 @@ enum class Marker : uint32_t {
 
 // Session control (not hot; not from callbacks). 0 or -errno.
 int start(const Options &opts);  // -EBUSY if already started
+// In the child of a fork() made while a session was open (the child
+// forgets that session: it records nothing): a session of the child's own,
+// with the parent's options but `dir`. Threads (the one that forked) record
+// into it; tracers that were running keep running. -ENOTCONN when no
+// session was open at the fork (or it was already called).
+int start_after_fork(const char *dir);
 // stop: no thread may be inside entry/exit/... (nor use a Writer* it got
 // before) when stop is called: tracers unregister their ops first (sled
 // waits for the callbacks in flight), then call stop, which unmaps the

@@ -214,11 +214,18 @@ std::string header_payload(const Session &s, fmt::ClockId clock, uint64_t tps,
   return b;
 }
 
+// The options of the session a fork child forgot (start_after_fork).
+Options *g_forgotten = nullptr;
+
 // A child of fork() has the session's memory but not its writer thread:
 // it records nothing and may start a session of its own. The parent's
 // session object is left behind (its locks may be held by threads that do
-// not exist in the child).
+// not exist in the child); its options are kept for start_after_fork.
 void forget_session_in_child() {
+  if (g_session) {
+    delete g_forgotten;
+    g_forgotten = new (std::nothrow) Options(g_session->opts);
+  }
   g_state.store(0, std::memory_order_relaxed);
   g_session = nullptr;
   g_pending.store(nullptr, std::memory_order_relaxed);
@@ -355,6 +362,17 @@ int start(const Options &opts) try {
 } catch (const std::bad_alloc &) {
   return -ENOMEM;
 } catch (const std::length_error &) {
+  return -ENOMEM;
+}
+
+int start_after_fork(const char *dir) try {
+  if (!g_forgotten) return -ENOTCONN;
+  Options opts = *g_forgotten;
+  opts.dir = dir;
+  delete g_forgotten;
+  g_forgotten = nullptr;
+  return start(opts);
+} catch (const std::bad_alloc &) {
   return -ENOMEM;
 }
 
