@@ -19,13 +19,17 @@
  *                                thread_writer() (sled::rec, exported by
  *                                libsled-trace), a session open, no write
  *   9  function_graph tracer     sled/trace.h, recording: 8w + the writes
- *   F1 floor: call + ret         a 5-byte call at the entry to a stub that
- *                                only returns (floors.S, x86_64)
+ *   F1 floor: call + ret         a call at the entry to a stub that only
+ *                                returns (floors.S: x86_64 and aarch64)
  *   F2 floor: save + C call      a stub shaped like ftrace_caller: saves the
- *                                8 GPRs sled saves, calls an empty C handler
+ *                                GPRs sled saves, calls an empty C handler;
+ *                                also the floor of a SAVES_REGS callback
+ *   F3 floor: F2 + FP saves      F2 also saving the 8 FP/SIMD argument
+ *                                registers: the floor of an ordinary callback
  *
  * The table prints each overhead also as a multiple of F2's overhead
- * ("x floor"): the ratio that stays put when the machine's speed moves.
+ * ("x floor F2") and of F3's ("x F3"): ratios that stay put when the
+ * machine's speed moves.
  *
  * Each loop makes one direct call per iteration to a noinline function of
  * another translation unit (the compiler cannot inline or hoist it), chained
@@ -64,12 +68,7 @@
 #endif
 
 #if SLED_BENCH_FLOORS
-extern "C" int floor_call_ret(int x);
-extern "C" int floor_save_call(int x);
-/* floor_save_call's handler: a real out-of-line call, like a callback. */
-extern "C" __attribute__((noinline, used)) void floor_empty_handler(uintptr_t, uintptr_t) {
-  __asm__ volatile("");
-}
+#include "floors.h"
 #endif
 
 namespace {
@@ -411,6 +410,7 @@ void function_graph_tracer(benchmark::State& state) {
 #if SLED_BENCH_FLOORS
 void floor_ret(benchmark::State& state) { call_loop<floor_call_ret>(state); }
 void floor_save(benchmark::State& state) { call_loop<floor_save_call>(state); }
+void floor_save_fp(benchmark::State& state) { call_loop<floor_save_fp_call>(state); }
 #endif
 
 /* The table's rows, in order; `name` is the benchmark's name. */
@@ -445,10 +445,12 @@ constexpr Row kRows[] = {
 #endif
 #if SLED_BENCH_FLOORS
     {"F1_floor_call_ret", "F1. floor: call to a stub that returns", floor_ret},
-    {"F2_floor_save_call", "F2. floor: stub saves 8 GPRs, calls empty C handler", floor_save},
+    {"F2_floor_save_call", "F2. floor: stub saves the GPRs, calls empty C handler", floor_save},
+    {"F3_floor_save_fp_call", "F3. floor: F2 + the 8 FP/SIMD argument registers", floor_save_fp},
 #endif
 };
 constexpr const char* kFloorRow = "F2_floor_save_call";
+constexpr const char* kFpFloorRow = "F3_floor_save_fp_call";
 
 /* Per-call times of one benchmark, in ns. */
 struct Figure {
@@ -482,25 +484,30 @@ class TableReporter : public benchmark::ConsoleReporter {
     const Figure base = figure("1_uninstrumented");
     const Figure floor = figure(kFloorRow);
     const double floor_overhead = base.cpu > 0 && floor.cpu > 0 ? floor.cpu - base.cpu : -1;
+    const Figure fp_floor = figure(kFpFloorRow);
+    const double fp_overhead = base.cpu > 0 && fp_floor.cpu > 0 ? fp_floor.cpu - base.cpu : -1;
     std::fprintf(out,
-                 "\n| state | ns/call (cpu) | ratio | overhead ns | x floor F2 | ns/call (real) |\n"
-                 "|---|---:|---:|---:|---:|---:|\n");
+                 "\n| state | ns/call (cpu) | ratio | overhead ns | x floor F2 | x F3 |"
+                 " ns/call (real) |\n"
+                 "|---|---:|---:|---:|---:|---:|---:|\n");
     for (const Row& row : kRows) {
       const Figure f = figure(row.name);
       if (auto error = errors_.find(row.name); error != errors_.end()) {
-        std::fprintf(out, "| %s | — | — | — | — | failed: %s |\n", row.description,
+        std::fprintf(out, "| %s | — | — | — | — | — | failed: %s |\n", row.description,
                      error->second.c_str());
       } else if (f.cpu < 0) {
         continue;  // filtered out
       } else if (base.cpu > 0) {
-        char times_floor[32] = "—";
+        char times_floor[32] = "—", times_fp[32] = "—";
         if (floor_overhead > 0)
           std::snprintf(times_floor, sizeof times_floor, "%.2f",
                         (f.cpu - base.cpu) / floor_overhead);
-        std::fprintf(out, "| %s | %.2f | %.2f | %+.2f | %s | %.2f |\n", row.description, f.cpu,
-                     f.cpu / base.cpu, f.cpu - base.cpu, times_floor, f.real);
+        if (fp_overhead > 0)
+          std::snprintf(times_fp, sizeof times_fp, "%.2f", (f.cpu - base.cpu) / fp_overhead);
+        std::fprintf(out, "| %s | %.2f | %.2f | %+.2f | %s | %s | %.2f |\n", row.description, f.cpu,
+                     f.cpu / base.cpu, f.cpu - base.cpu, times_floor, times_fp, f.real);
       } else {
-        std::fprintf(out, "| %s | %.2f | — | — | — | %.2f |\n", row.description, f.cpu, f.real);
+        std::fprintf(out, "| %s | %.2f | — | — | — | — | %.2f |\n", row.description, f.cpu, f.real);
       }
     }
     return errors_.empty();

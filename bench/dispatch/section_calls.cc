@@ -4,7 +4,9 @@
 // The ops of a row are registered once; the strategies are then switched
 // live, round after round (sample_interleaved), and before every sample the
 // site is checked to be in the state claimed. The uninstrumented baseline
-// is sampled in every round too.
+// is sampled in every round too, and so is the F2 floor (bench/floors.S:
+// a stub that saves the argument registers and calls an empty C handler)
+// where it exists: each overhead is also printed as a multiple of F2's.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -15,12 +17,20 @@
 #include "table.h"
 #include "timing.h"
 #include "tiny_fn.h"
+#if SLED_BENCH_FLOORS
+#include "floors.h"
+#endif
 
 namespace bench {
 namespace {
 
 constexpr CallLoop kTracedLoop = call_loop<dispatch_tiny_traced>;
 constexpr CallLoop kPlainLoop = call_loop<dispatch_tiny_plain>;
+#if SLED_BENCH_FLOORS
+constexpr CallLoop kFloorLoop = call_loop<floor_save_call>;
+#else
+constexpr CallLoop kFloorLoop = nullptr;
+#endif
 const GenModule& kOthersModule = kGenModules[1];  // 10,000 functions: room for K = 1000
 
 // Registers `others` ops, one per function gen_0.. of the 10k module, then
@@ -44,6 +54,7 @@ bool set_up(OpsGroup* group, unsigned tracers, unsigned others, std::string* why
 struct CallRow {
   double plain = 0;                 // uninstrumented, 1 thread: median
   double plain_two = 0;             // uninstrumented, 2 threads: median
+  double floor = 0;                 // F2 floor, 1 thread: median (0: none)
   std::vector<StrategySeries> per;  // per strategy: [0] 1 thread, [1] 2 threads
   std::vector<double> parallel;     // every 2-thread sample: see two_thread_sample
 };
@@ -59,11 +70,13 @@ bool measure_row(const Options& o, unsigned tracers, unsigned others, bool two_t
     return false;
   }
   uint64_t plain_calls = calls_for(kPlainLoop, o.target_ms);
+  uint64_t floor_calls = kFloorLoop ? calls_for(kFloorLoop, o.target_ms) : 0;
   std::vector<uint64_t> calls(std::size(kStrategies), 0);
-  std::vector<double> plain, plain_two;
+  std::vector<double> plain, plain_two, floor;
   InterleavedHooks hooks;
   hooks.round_start = [&] {
     plain.push_back(one_thread_sample(kPlainLoop, plain_calls));
+    if (kFloorLoop) floor.push_back(one_thread_sample(kFloorLoop, floor_calls));
     double parallel = 0;
     if (two_threads) plain_two.push_back(two_thread_sample(kPlainLoop, plain_calls, &parallel));
     if (two_threads) row->parallel.push_back(parallel);
@@ -80,11 +93,14 @@ bool measure_row(const Options& o, unsigned tracers, unsigned others, bool two_t
   row->per = sample_interleaved(o.reps, hooks);
   row->plain = median(plain);
   row->plain_two = median(plain_two);
+  row->floor = floor.empty() ? 0 : median(floor);
   return true;
 }
 
-// "4.99 (+3.15)": median ns/call and its overhead over the baseline.
+// "4.99 (+3.15)": median ns/call and its overhead over the baseline;
+// "4.99 (+3.15, 1.22x F2)" with the floor's overhead measured in the row.
 std::vector<std::string> call_cells(const CallRow& row) {
+  const double floor_overhead = row.floor - row.plain;
   std::vector<std::string> cells;
   for (const StrategySeries& s : row.per) {
     if (!s.status.empty()) {
@@ -92,7 +108,11 @@ std::vector<std::string> call_cells(const CallRow& row) {
       continue;
     }
     double ns = median(s.series[0]);
-    cells.push_back(strf("%.2f (+%.2f)", ns, ns - row.plain));
+    if (row.floor > 0 && floor_overhead > 0)
+      cells.push_back(
+          strf("%.2f (+%.2f, %.2fx F2)", ns, ns - row.plain, (ns - row.plain) / floor_overhead));
+    else
+      cells.push_back(strf("%.2f (+%.2f)", ns, ns - row.plain));
   }
   return cells;
 }
@@ -106,7 +126,7 @@ std::vector<std::string> strategy_header(const char* first) {
 // One table row per count: `tracers` ops on tiny() and `others` elsewhere.
 void call_table(const Options& o, Table* t, const char* what,
                 const std::vector<std::pair<unsigned, unsigned>>& tracers_others, bool by_others) {
-  std::vector<double> baselines;
+  std::vector<double> baselines, floors;
   for (auto [tracers, others] : tracers_others) {
     unsigned count = by_others ? others : tracers;
     std::fprintf(stderr, "%s = %u\n", what, count);
@@ -115,6 +135,7 @@ void call_table(const Options& o, Table* t, const char* what,
     if (measure_row(o, tracers, others, false, &row)) {
       for (std::string& c : call_cells(row)) cells.push_back(std::move(c));
       baselines.push_back(row.plain);
+      if (row.floor > 0) floors.push_back(row.floor - row.plain);
     } else {
       cells.insert(cells.end(), std::size(kStrategies), "err");
     }
@@ -126,6 +147,14 @@ void call_table(const Options& o, Table* t, const char* what,
         strf("Uninstrumented tiny(), sampled in every round: %.2f–%.2f ns/call (row "
              "medians); the overhead in brackets is over the row's own baseline.",
              baselines.front(), baselines.back()));
+  std::sort(floors.begin(), floors.end());
+  if (!floors.empty())
+    t->add_note(
+        strf("F2 floor (bench/floors.S: a stub that saves the argument registers and "
+             "calls an empty C handler), sampled in every round: +%.2f–+%.2f ns/call "
+             "over the baseline (row medians); \"x F2\" is the overhead over the "
+             "row's own floor.",
+             floors.front(), floors.back()));
 }
 
 }  // namespace

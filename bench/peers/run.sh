@@ -79,7 +79,7 @@ if [[ -x $call ]]; then
   echo "run.sh: sled-bench-call, the parts of a recorded call" >&2
   echo
   echo "### the parts of a recorded call (sled-bench-call, $reps repetitions)"
-  "$call" --benchmark_filter='^(1_|3_one_ops$|3t_|3f_|6_|7_|8_|8w_|9_|F1_|F2_)' \
+  "$call" --benchmark_filter='^(1_|3_one_ops$|3t_|3f_|6_|7_|8_|8w_|9_|F1_|F2_|F3_)' \
     --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
     --benchmark_enable_random_interleaving=true 2>"$tmp/call.err" >"$tmp/call.out" || {
     status=1

@@ -39,6 +39,10 @@
 #include "frame.h"
 #include "core/thread_state.h"
 
+#if SLED_THREAD_NEST != 0 || SLED_THREAD_GEN != 4
+#error "the fast path's exit stores nest and gen as one 64-bit word at the record"
+#endif
+
 #define KIND_CALLOPS 0
 #define KIND_LIST 1
 #define KIND_DYN 2
@@ -74,6 +78,14 @@
         .cfi_register x16, x30
         .cfi_register x30, x9
         hint    #34                             /* bti c */
+#ifndef SLED_TSAN
+        /* The thread record first: its dependent loads overlap the
+         * register saves. x10 and x11 are temporaries at a call. */
+        mrs     x10, tpidr_el0
+        adrp    x11, :gottprel:sled_thread_record
+        ldr     x11, [x11, #:gottprel_lo12:sled_thread_record]
+        ldr     x10, [x10, x11]                 /* the thread record */
+#endif
         sub     sp, sp, #SLED_FRAME_SIZE
         .cfi_def_cfa_offset SLED_FRAME_SIZE
         stp     x0, x1, [sp, #SLED_FRAME_X0+0]
@@ -92,10 +104,6 @@
         sub     x0, x0, #16                     /* literal address */
         mov     x1, x9                          /* parent ip */
 #ifndef SLED_TSAN
-        mrs     x10, tpidr_el0
-        adrp    x11, :gottprel:sled_thread_record
-        ldr     x11, [x11, #:gottprel_lo12:sled_thread_record]
-        ldr     x10, [x10, x11]                 /* the thread record */
         cbz     x10, .Lslow\@
         ldr     w11, [x10, #SLED_THREAD_NEST]
         cbnz    w11, .Lslow\@
@@ -135,14 +143,21 @@
         blr     x12
         RESTORE_QS
 .Lleave\@:
+        /* Leave with one store-release of the 64-bit word {nest, gen}
+         * (nest the low half, little-endian): nest = 0 and gen + 1 at once.
+         * A writer's acquire load of either half that sees the new value
+         * reads from this release, so every read of the section (the
+         * literal, the ops, the callback's) is ordered before it; the
+         * entry_sp clear before it too. The halves change together, so a
+         * writer never sees gen + 1 with the old nest or the reverse; the
+         * fast path ran from nest 0, so 0 is the value to restore (a
+         * nested section left by a non-local exit is ended with it). */
         ldr     x10, [sp, #SLED_FRAME_THREAD]
         ldr     w11, [x10, #SLED_THREAD_GEN]
         add     w11, w11, #1
-        add     x12, x10, #SLED_THREAD_GEN
-        stlr    w11, [x12]                      /* gen: release, as in sled_dispatch */
+        lsl     x11, x11, #32                   /* {nest = 0, gen + 1} */
         str     xzr, [x10, #SLED_THREAD_ENTRY_SP] /* no recorded frame outside a section */
-        add     x10, x10, #SLED_THREAD_NEST
-        stlr    wzr, [x10]                      /* leave: a release store */
+        stlr    x11, [x10]                      /* leave: a release store */
         b       .Lreturn\@
 #endif
 .Lslow\@:

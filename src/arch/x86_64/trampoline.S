@@ -74,6 +74,13 @@
         movups  SLED_FRAME_XMM0+7*16(%rsp), %xmm7
 .endm
 
+/* %r11 = the calling thread's record (sled_thread_record, initial-exec
+ * TLS), or null before its first traced call. */
+.macro THREAD_RECORD
+        mov     sled_thread_record@gottpoff(%rip), %r11
+        mov     %fs:(%r11), %r11
+.endm
+
 .macro TRAMPOLINE name, kind
         .p2align 4
         .globl  \name
@@ -81,6 +88,15 @@
         .type   \name, @function
 \name:
         .cfi_startproc
+#ifndef SLED_TSAN
+.if \kind != KIND_DYN
+        /* The thread record first: its two dependent loads (the TLS offset
+         * from the GOT, then %fs-relative) overlap the register saves
+         * instead of delaying the stores that need it. r11 is scratch
+         * (dyntramp: it holds the descriptor until moved below). */
+        THREAD_RECORD
+.endif
+#endif
         sub     $SLED_FRAME_SIZE, %rsp
         .cfi_adjust_cfa_offset SLED_FRAME_SIZE
         SAVE_GPRS
@@ -92,8 +108,9 @@
         and     $-8, %rdi                       /* literal address */
         mov     SLED_FRAME_SIZE+8(%rsp), %rsi   /* parent ip */
 #ifndef SLED_TSAN
-        mov     sled_thread_record@gottpoff(%rip), %r11
-        mov     %fs:(%r11), %r11
+.if \kind == KIND_DYN
+        THREAD_RECORD
+.endif
         test    %r11, %r11
         jz      .Lslow\@
         cmpl    $0, SLED_THREAD_NEST(%r11)
