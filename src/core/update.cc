@@ -36,6 +36,7 @@
 #include "core/list_walker.h"
 #include "core/module_identity.h"
 #include "core/near_stub.h"
+#include "core/patch_profile.h"
 #include "core/patch_session.h"
 #include "core/reclaim.h"
 
@@ -282,7 +283,9 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_wr
       session.add(w.addr, arch::kInsnSize, prot);
     }
   }
+  profile::mark(profile::kPrepare);
   if (int err = session.open()) return err;
+  profile::mark(profile::kProtectRw);
   // Before the literal stores: a thread that sees a new literal sees this
   // publication too (TSan's happens-before; see dispatch.h).
   publish_literals();
@@ -298,6 +301,7 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_wr
           .store(c.new_ref, std::memory_order_relaxed);  // see module.h
       r.stats.literal_writes++;
     }
+  profile::mark(profile::kLiterals);
   if (int err = arch::poke_live(code_writes)) {
     // poke_live undid its code writes (all or nothing); the literals go
     // back too (the grace period follows outside the pinned section, in
@@ -310,8 +314,11 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_wr
                    sled_strerror(err));
     return err;
   }
+  profile::mark(profile::kCode);
   if (session.close() != 0)
     r.killed = true;  // a page stayed writable: stop (last error says which)
+  profile::mark(profile::kProtectRx);
+  profile::sites(changes.size());
   if (code)
     for (SiteChange &c : changes) set_applied_call(*c.site, c.new_call);
   r.stats.sites_patched += code_writes.size();
@@ -398,6 +405,7 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
     out_of_memory();
     return err;
   }
+  profile::mark(profile::kStage);
   // Check and write pinned: no module of the batch can be unmapped while
   // it runs, and each is still the load sled read (module_identity.h).
   bool literals_written = false;
@@ -409,11 +417,13 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
     std::sort(mods.begin(), mods.end());
     mods.erase(std::unique(mods.begin(), mods.end()), mods.end());
     err = with_modules_pinned(mods, [&] {
+      profile::mark(profile::kPin);
       if (int e = verify_old_bytes(changes, !r.killed)) {
         r.killed = true;
         r.stats.patch_failures++;
         return e;
       }
+      profile::mark(profile::kVerify);
       return write_batch(r, changes, &literals_written);
     });
   } catch (const std::exception &) {  // before any write: write_batch allocates first
@@ -444,6 +454,7 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
   commit_traced(staged);
   if (walker) walker_commit(r, walker_update, &retired);
   grace |= !retired.empty();
+  profile::mark(profile::kCommit);
   if (grace && reclaim_deferring()) {
     for (SiteChange &c : changes) reclaim_free(c.old_list);
     reclaim_frees(retired);
@@ -454,6 +465,7 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
     walker_free(retired);
     for (const sled_ops *o : released) dyntramp_release(o);
   }
+  profile::mark(profile::kGrace);
   return 0;
 }
 
@@ -464,6 +476,7 @@ int apply_deltas(Registry &r, std::vector<Delta> &deltas,
   try {
     changes.reserve(deltas.size());  // plan_changes' push_backs then never throw
     if (int err = plan_changes(r, deltas, &changes)) return err;
+    profile::mark(profile::kPlan);
   } catch (const std::exception &) {
     free_new_lists(changes);
     out_of_memory();
@@ -571,6 +584,7 @@ int retrace_ops_now(Registry &r, OpsState &st, const SiteSet &target) {
   // An ops that leaves every site gives its generated trampolines back.
   std::vector<const sled_ops *> released;
   if (target.empty() && !st.traced.empty()) released.push_back(st.ops);
+  profile::mark(profile::kDiff);
   if (deltas.empty()) return 0;
   return apply_deltas(r, deltas, released);
 }

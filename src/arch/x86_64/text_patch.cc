@@ -41,6 +41,7 @@
 #include <cstring>
 
 #include "arch/arch.h"
+#include "core/patch_profile.h"
 
 namespace sled::arch {
 namespace {
@@ -49,7 +50,12 @@ constexpr uint8_t kJmpOver[2] = {0xeb, 0x03};  // jmp .+5: skips the rest of the
 
 int membarrier(int cmd) { return static_cast<int>(syscall(__NR_membarrier, cmd, 0, 0)); }
 
-int sync_core() { return membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) == 0 ? 0 : -errno; }
+int sync_core() {
+  profile::mark(profile::kCode);
+  int err = membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) == 0 ? 0 : -errno;
+  profile::mark(profile::kSync);
+  return err;
+}
 
 bool has_cmpxchg16b() {
   static const bool has = [] {
