@@ -12,10 +12,9 @@
 namespace sled::profile {
 namespace {
 
-const char *const kNames[kPhases] = {"enter",  "match",      "diff",    "plan",       "stage",
-                                     "pin",    "verify",     "prepare", "protect_rw", "literals",
-                                     "code",   "sync",       "protect_rx", "commit",  "grace",
-                                     "other"};
+const char *const kNames[kPhases] = {"enter", "match",      "diff",       "plan",     "stage",
+                                     "pin",   "prepare",    "protect_rw", "literals", "code",
+                                     "sync",  "protect_rx", "commit",     "grace",    "other"};
 
 struct State {
   const char *call = nullptr;
