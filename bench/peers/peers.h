@@ -18,6 +18,10 @@ struct PatchCost {
   double later_ns = 0;    // patch all again, after unpatching (median)
   double unpatch_ns = 0;  // unpatch all (median)
   double one_ns = 0;      // patch one function (median)
+  // One function among the 100,000 toggled on, then off (medians): sled
+  // registers / unregisters an ops that selects it; XRay patches /
+  // unpatches its id.
+  double toggle_on_ns = 0, toggle_off_ns = 0;
 };
 
 struct SledFigures {

@@ -2,7 +2,8 @@
 // function with one empty-callback ops (callops), and patch-all of the
 // 100,000 functions of libsled-gen-100k.so: one sled_register_ops whose
 // filter selects them all, first in this process then again; one function:
-// moving a registered ops' filter from one function to another.
+// moving a registered ops' filter from one function to another; one
+// function toggled: registering, then unregistering, an ops selecting it.
 #include <sled/sled.h>
 
 #include <vector>
@@ -69,6 +70,24 @@ PatchCost patch_all(int reps, std::string* error) {
                         "sled_set_filter", error));
   }
   cost.one_ns = bench::median(one);
+
+  // One function toggled on and off: an ops selecting only it.
+  std::vector<double> on, off;
+  sled_ops single{};
+  single.func = empty_callback;
+  for (int i = 1; i <= 15 * reps && error->empty(); i++) {
+    std::string name =
+        bench::in_module(bench::strf("gen_%d", (54321 + 7919 * i) % 100000).c_str(), m);
+    if (int rc = sled_set_filter(&single, name.c_str(), 1); rc < 0) {
+      *error = bench::sled_error(name.c_str(), rc);
+      return cost;
+    }
+    on.push_back(timed([&] { return sled_register_ops(&single); }, "sled_register_ops", error));
+    off.push_back(
+        timed([&] { return sled_unregister_ops(&single); }, "sled_unregister_ops", error));
+  }
+  cost.toggle_on_ns = bench::median(on);
+  cost.toggle_off_ns = bench::median(off);
   return cost;
 }
 

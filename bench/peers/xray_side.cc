@@ -60,6 +60,16 @@ XRayFigures measure_xray(int reps, double target_ms) {
     __xray_unpatch_function(id);
   }
   f.patch.one_ns = bench::median(one);
+  std::vector<double> on, off;
+  for (int i = 1; i <= 15 * reps && f.error.empty(); i++) {
+    auto id = static_cast<int32_t>(1 + (54321 + 7919 * static_cast<size_t>(i)) % f.patch.functions);
+    on.push_back(
+        timed([&] { return __xray_patch_function(id); }, "__xray_patch_function", &f.error));
+    off.push_back(
+        timed([&] { return __xray_unpatch_function(id); }, "__xray_unpatch_function", &f.error));
+  }
+  f.patch.toggle_on_ns = bench::median(on);
+  f.patch.toggle_off_ns = bench::median(off);
   __xray_remove_handler();
   return f;
 }

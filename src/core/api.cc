@@ -20,6 +20,7 @@
 #include "core/module_identity.h"
 #include "core/module_index.h"
 #include "core/oom.h"
+#include "core/patch_profile.h"
 #include "core/reclaim.h"
 #include "core/registry.h"
 #include "core/thread_state.h"
@@ -148,7 +149,9 @@ int set_patterns(sled_ops *ops, const char *text, int reset, bool notrace) {
   if (int err = parse_patterns(text ? text : "", &parsed)) return err;
   Registry &r = registry();
   RegistryLock lock;
+  profile::Scope profiled(notrace ? "sled_set_notrace" : "sled_set_filter");
   if (int err = enter(r)) return err;
+  profile::mark(profile::kEnter);
   if (int err = check_patterns(r, parsed)) return err;
   OpsState *st = r.find_or_create_ops(ops);
   PatternSet &set = notrace ? st->notrace : st->filter;
@@ -160,7 +163,9 @@ int set_patterns(sled_ops *ops, const char *text, int reset, bool notrace) {
   if (!st->registered) return 0;
   int err;
   try {
-    err = retrace_ops(r, *st, traced_sites(all_modules(r), *st));
+    SiteSet target = traced_sites(all_modules(r), *st);
+    profile::mark(profile::kMatch);
+    err = retrace_ops(r, *st, target);
   } catch (const std::exception &) {
     err = out_of_memory(-ENOMEM);
   }
@@ -209,7 +214,9 @@ int forget_ops(Registry &r, OpsState *st) {
 // waiting.
 int unregister_locked(sled_ops *ops, void (*done)(sled_ops *, void *), void *arg, bool async) {
   Registry &r = registry();
+  profile::Scope profiled("sled_unregister_ops");
   if (int err = enter(r)) return err;
+  profile::mark(profile::kEnter);
   OpsState *st = r.find_ops(ops);
   if (!st || !st->registered) {
     if (st) forget_ops(r, st);
@@ -247,7 +254,9 @@ int sled_register_ops(sled_ops *ops) try {
   if (in_sled_callback()) return -EDEADLK;
   Registry &r = registry();
   RegistryLock lock;
+  profile::Scope profiled("sled_register_ops");
   if (int err = enter(r)) return err;
+  profile::mark(profile::kEnter);
   if (reclaim_pending(ops)) {
     set_last_error("ops %p: its asynchronous unregister has not completed",
                    static_cast<void *>(ops));
@@ -265,6 +274,7 @@ int sled_register_ops(sled_ops *ops) try {
   bool fresh = !st;
   if (!st) st = r.find_or_create_ops(ops);
   SiteSet target = traced_sites(all_modules(r), *st);  // allocates: before any change
+  profile::mark(profile::kMatch);
   st->registered = true;
   int err = retrace_ops(r, *st, target);
   if (err) {

@@ -4,6 +4,7 @@
 #include "core/matcher.h"
 
 #include <algorithm>
+#include <cstring>
 #include <iterator>
 
 #include "core/glob.h"
@@ -18,6 +19,15 @@ bool name_matches(Module &m, size_t i, const std::string &glob) {
   return glob_match(glob, d) || glob_match(glob, bare_function_name(d));
 }
 
+// "prefix*" (one '*', at the end): the common form of a pattern that
+// selects many functions, matched without the general glob (no strlen).
+bool prefix_matches(Module &m, size_t i, std::string_view prefix) {
+  if (std::strncmp(m.name_of(m.sites[i]), prefix.data(), prefix.size()) == 0) return true;
+  std::string_view d = m.demangled_of(i);
+  if (d.empty()) return false;
+  return d.starts_with(prefix) || bare_function_name(d).starts_with(prefix);
+}
+
 void match_in_module(Module &m, const Pattern &p, SiteSet *out) {
   if (!p.module.empty() && !glob_match(p.module, m.base_name)) return;
   if (!has_glob(p.name)) {
@@ -27,6 +37,13 @@ void match_in_module(Module &m, const Pattern &p, SiteSet *out) {
     return;
   }
   m.ensure_demangled();
+  std::string_view name = p.name;
+  if (name.find_first_of("*?") == name.size() - 1 && name.back() == '*') {
+    std::string_view prefix = name.substr(0, name.size() - 1);
+    for (size_t i = 0; i < m.sites.size(); i++)
+      if (prefix_matches(m, i, prefix)) out->push_back(&m.sites[i]);
+    return;
+  }
   for (size_t i = 0; i < m.sites.size(); i++)
     if (name_matches(m, i, p.name)) out->push_back(&m.sites[i]);
 }
@@ -39,7 +56,10 @@ void normalize(SiteSet *s) {
 SiteSet apply_patterns(std::span<Module *const> modules, const PatternSet &set, SiteSet base) {
   for (const Pattern &p : set.patterns) {
     SiteSet hits = match_pattern(modules, p);
-    base = p.negate ? set_difference(base, hits) : set_union(base, hits);
+    if (!p.negate && base.empty())
+      base = std::move(hits);  // the usual first pattern: no copy
+    else
+      base = p.negate ? set_difference(base, hits) : set_union(base, hits);
   }
   return base;
 }

@@ -36,12 +36,14 @@ int for_each_run(const std::vector<Page> &pages, Fn fn) {
 }
 }  // namespace
 
-void PatchSession::add(uintptr_t addr, size_t len, int prot) {
+void PatchSession::add_pages(uintptr_t addr, size_t len, int prot) {
   uintptr_t first = addr & ~(page_size() - 1);
   for (uintptr_t p = first; p < addr + len; p += page_size())
     // Batches come in address order: skipping a repeat of the last page
     // keeps the list (and the sort in open()) short.
     if (pages_.empty() || pages_.back().addr != p) pages_.push_back(Page{p, prot});
+  last_lo_ = pages_.back().addr;
+  last_hi_ = last_lo_ + page_size();
 }
 
 int PatchSession::open() {
@@ -79,6 +81,7 @@ int PatchSession::close() {
   });
   open_ = false;
   pages_.clear();
+  last_lo_ = last_hi_ = 0;
   return err;
 }
 

@@ -16,8 +16,12 @@ class PatchSession {
   ~PatchSession() { close(); }
 
   // Declares that [addr, addr+len) will be written; `prot` is the pages'
-  // protection to come back to.
-  void add(uintptr_t addr, size_t len, int prot);
+  // protection to come back to. Inline for the common case of a batch in
+  // address order: a write within the page added last.
+  void add(uintptr_t addr, size_t len, int prot) {
+    if (addr >= last_lo_ && addr + len <= last_hi_) return;
+    add_pages(addr, len, prot);
+  }
   // Makes every declared page writable (keeping X). 0, or -errno with all
   // pages already restored: -EACCES when a W^X policy refused, with
   // sled_last_error naming it.
@@ -31,7 +35,10 @@ class PatchSession {
     uintptr_t addr;
     int prot;
   };
+  void add_pages(uintptr_t addr, size_t len, int prot);
+
   std::vector<Page> pages_;
+  uintptr_t last_lo_ = 0, last_hi_ = 0;  // the page added last: [lo, hi)
   bool open_ = false;
 };
 

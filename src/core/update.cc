@@ -36,6 +36,7 @@
 #include "core/list_walker.h"
 #include "core/module_identity.h"
 #include "core/near_stub.h"
+#include "core/patch_profile.h"
 #include "core/patch_session.h"
 #include "core/reclaim.h"
 
@@ -207,34 +208,34 @@ bool code_changes(const SiteChange &c) {
   return c.new_call == kCallDyn && c.new_ref != c.site->applied_literal;
 }
 
-// Checks every byte the batch will overwrite. 0, or -EIO naming the site.
-int verify_old_bytes(const std::vector<SiteChange> &changes, bool code_too) {
-  for (const SiteChange &c : changes) {
-    const Site &s = *c.site;
-    uint64_t literal = arch::load_literal(literal_addr(s));
-    uint64_t want =
-        s.applied_literal ? reinterpret_cast<uint64_t>(s.applied_literal) : kCompiledLiteral;
-    bool code_ok = true;
-    if (code_too) {
-      const auto *insn = reinterpret_cast<const uint8_t *>(c.module->patch_of(s));
-      uint8_t expect[arch::kInsnSize];
-      // A never-enabled site may still hold the compiler's NOP (x86: clang's
-      // has a displacement byte of 8); kNopCompareBytes identify the form.
-      size_t cmp = applied_call(s) != kCallNone ? arch::kInsnSize : arch::kNopCompareBytes;
-      code_ok = expected_insn(s, *c.module, expect);
-      for (size_t i = 0; i < cmp && code_ok; i++) code_ok = insn[i] == expect[i];
-    }
-    if (literal == want && code_ok) continue;
-    uint8_t window[arch::kSiteWindow];
-    std::memcpy(window, reinterpret_cast<const void *>(literal_addr(s)), sizeof window);
-    char bytes[80];
-    set_last_error("%s (%s) at %#lx: unexpected bytes [%s]; sled stopped patching",
-                   c.module->name_of(s), c.module->base_name.c_str(),
-                   static_cast<unsigned long>(s.entry),
-                   format_bytes(window, sizeof window, bytes, sizeof bytes));
-    return -EIO;
-  }
-  return 0;
+// Whether the bytes the change will overwrite are what sled left there
+// (code too unless `code` is false: killed, only literals are written).
+bool old_bytes_ok(const SiteChange &c, bool code) {
+  const Site &s = *c.site;
+  uint64_t literal = arch::load_literal(literal_addr(s));
+  uint64_t want =
+      s.applied_literal ? reinterpret_cast<uint64_t>(s.applied_literal) : kCompiledLiteral;
+  if (literal != want) return false;
+  if (!code) return true;
+  const auto *insn = reinterpret_cast<const uint8_t *>(c.module->patch_of(s));
+  uint8_t expect[arch::kInsnSize];
+  // A never-enabled site may still hold the compiler's NOP (x86: clang's
+  // has a displacement byte of 8); kNopCompareBytes identify the form.
+  size_t cmp = applied_call(s) != kCallNone ? arch::kInsnSize : arch::kNopCompareBytes;
+  return expected_insn(s, *c.module, expect) && std::memcmp(insn, expect, cmp) == 0;
+}
+
+// Names the site whose bytes are not sled's. -EIO.
+int unexpected_bytes(const SiteChange &c) {
+  const Site &s = *c.site;
+  uint8_t window[arch::kSiteWindow];
+  std::memcpy(window, reinterpret_cast<const void *>(literal_addr(s)), sizeof window);
+  char bytes[80];
+  set_last_error("%s (%s) at %#lx: unexpected bytes [%s]; sled stopped patching",
+                 c.module->name_of(s), c.module->base_name.c_str(),
+                 static_cast<unsigned long>(s.entry),
+                 format_bytes(window, sizeof window, bytes, sizeof bytes));
+  return -EIO;
 }
 
 // Puts back every literal a failed batch wrote. The caller then waits a
@@ -256,48 +257,68 @@ void restore_literals(Registry &r, std::vector<SiteChange> &changes) {
     }
 }
 
-// On failure every literal is back as it was (restore_literals);
-// *literals_written says whether the caller must wait a grace period before
-// it may free the new list ops.
-int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_written) {
-  bool code = !r.killed;
-  PatchSession session;
-  std::vector<arch::CodeWrite> &code_writes = scratch().code_writes;
+// One pass over the batch before any write: checks every byte it will
+// overwrite, encodes the code writes and collects the pages. 0, or -EIO
+// naming the first site whose bytes are not sled's (nothing written).
+int prepare_batch(const std::vector<SiteChange> &changes, bool code, PatchSession &session,
+                  std::vector<arch::CodeWrite> &code_writes) {
   code_writes.clear();
   code_writes.reserve(changes.size());
-  for (SiteChange &c : changes) {
+  const TextSegment *seg = nullptr;
+  for (const SiteChange &c : changes) {
     const Site &s = *c.site;
-    const TextSegment *seg = c.module->segment_of(s.entry);
+    if (!old_bytes_ok(c, code)) return unexpected_bytes(c);
+    // Sites come sorted: the segment of the previous one usually holds this one.
+    if (!seg || s.entry < seg->lo || s.entry >= seg->hi) seg = c.module->segment_of(s.entry);
     int prot = seg ? seg->prot : (PROT_READ | PROT_EXEC);
     if (c.new_ref != s.applied_literal) session.add(literal_addr(s), arch::kLiteralSize, prot);
     if (code && code_changes(c)) {
-      arch::CodeWrite w;
+      arch::CodeWrite &w = code_writes.emplace_back();
       w.addr = c.module->patch_of(s);
       std::memcpy(w.old, reinterpret_cast<const void *>(w.addr), arch::kInsnSize);
       if (c.new_call == kCallNone)
         arch::encode_nop(w.new_);
       else
         arch::encode_call(w.addr, c.new_target, w.new_);
-      code_writes.push_back(w);
       session.add(w.addr, arch::kInsnSize, prot);
     }
   }
+  return 0;
+}
+
+// Checks, then writes the batch. On failure every literal is back as it was
+// (restore_literals); *literals_written says whether the caller must wait a
+// grace period before it may free the new list ops. *calls_applied: the
+// code writes went in (the caller records each site's new call).
+int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_written,
+                bool *calls_applied) {
+  bool code = !r.killed;
+  PatchSession session;
+  std::vector<arch::CodeWrite> &code_writes = scratch().code_writes;
+  if (int err = prepare_batch(changes, code, session, code_writes)) {
+    r.killed = true;
+    r.stats.patch_failures++;
+    return err;
+  }
+  profile::mark(profile::kPrepare);
   if (int err = session.open()) return err;
+  profile::mark(profile::kProtectRw);
   // Before the literal stores: a thread that sees a new literal sees this
   // publication too (TSan's happens-before; see dispatch.h).
   publish_literals();
-  for (SiteChange &c : changes) c.old_literal = c.site->applied_literal;
   *literals_written = true;
-  for (SiteChange &c : changes)
-    if (c.new_ref != c.site->applied_literal) {
-      // Release pairs with the dispatcher's acquire load: the ops' fields
-      // are visible to a thread that reads the literal.
-      if (!c.site->applied_literal) note_first_write(*c.module, literal_addr(*c.site));
-      arch::store_literal(literal_addr(*c.site), reinterpret_cast<uintptr_t>(c.new_ref));
-      std::atomic_ref<const sled_ops *>(c.site->applied_literal)
-          .store(c.new_ref, std::memory_order_relaxed);  // see module.h
-      r.stats.literal_writes++;
-    }
+  for (SiteChange &c : changes) {
+    c.old_literal = c.site->applied_literal;
+    if (c.new_ref == c.old_literal) continue;
+    // Release pairs with the dispatcher's acquire load: the ops' fields
+    // are visible to a thread that reads the literal.
+    if (!c.old_literal) note_first_write(*c.module, literal_addr(*c.site));
+    arch::store_literal(literal_addr(*c.site), reinterpret_cast<uintptr_t>(c.new_ref));
+    std::atomic_ref<const sled_ops *>(c.site->applied_literal)
+        .store(c.new_ref, std::memory_order_relaxed);  // see module.h
+    r.stats.literal_writes++;
+  }
+  profile::mark(profile::kLiterals);
   if (int err = arch::poke_live(code_writes)) {
     // poke_live undid its code writes (all or nothing); the literals go
     // back too (the grace period follows outside the pinned section, in
@@ -310,10 +331,12 @@ int write_batch(Registry &r, std::vector<SiteChange> &changes, bool *literals_wr
                    sled_strerror(err));
     return err;
   }
+  profile::mark(profile::kCode);
   if (session.close() != 0)
     r.killed = true;  // a page stayed writable: stop (last error says which)
-  if (code)
-    for (SiteChange &c : changes) set_applied_call(*c.site, c.new_call);
+  profile::mark(profile::kProtectRx);
+  profile::sites(changes.size());
+  *calls_applied = code;
   r.stats.sites_patched += code_writes.size();
   r.stats.patch_batches++;
   return 0;
@@ -398,9 +421,10 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
     out_of_memory();
     return err;
   }
+  profile::mark(profile::kStage);
   // Check and write pinned: no module of the batch can be unmapped while
   // it runs, and each is still the load sled read (module_identity.h).
-  bool literals_written = false;
+  bool literals_written = false, calls_applied = false;
   try {
     std::vector<Module *> &mods = scratch().modules;
     mods.clear();
@@ -409,12 +433,8 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
     std::sort(mods.begin(), mods.end());
     mods.erase(std::unique(mods.begin(), mods.end()), mods.end());
     err = with_modules_pinned(mods, [&] {
-      if (int e = verify_old_bytes(changes, !r.killed)) {
-        r.killed = true;
-        r.stats.patch_failures++;
-        return e;
-      }
-      return write_batch(r, changes, &literals_written);
+      profile::mark(profile::kPin);
+      return write_batch(r, changes, &literals_written, &calls_applied);
     });
   } catch (const std::exception &) {  // before any write: write_batch allocates first
     err = -ENOMEM;
@@ -436,14 +456,17 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
   }
   bool grace = force_grace || !released.empty();
   for (SiteChange &c : changes) {
+    if (calls_applied) set_applied_call(*c.site, c.new_call);
     grace |= c.new_nr < c.site->nr_ops || c.old_list != nullptr;
     c.site->ops_ref = c.new_ref == &g_nop_ops ? nullptr : c.new_ref;
     std::atomic_ref<uint16_t>(c.site->nr_ops).store(c.new_nr, std::memory_order_relaxed);
   }
-  grace |= std::any_of(deltas.begin(), deltas.end(), [](const Delta &d) { return !d.add; });
+  if (!grace)
+    grace = std::any_of(deltas.begin(), deltas.end(), [](const Delta &d) { return !d.add; });
   commit_traced(staged);
   if (walker) walker_commit(r, walker_update, &retired);
   grace |= !retired.empty();
+  profile::mark(profile::kCommit);
   if (grace && reclaim_deferring()) {
     for (SiteChange &c : changes) reclaim_free(c.old_list);
     reclaim_frees(retired);
@@ -454,6 +477,7 @@ int apply_changes(Registry &r, std::vector<SiteChange> &changes, std::vector<Del
     walker_free(retired);
     for (const sled_ops *o : released) dyntramp_release(o);
   }
+  profile::mark(profile::kGrace);
   return 0;
 }
 
@@ -464,6 +488,7 @@ int apply_deltas(Registry &r, std::vector<Delta> &deltas,
   try {
     changes.reserve(deltas.size());  // plan_changes' push_backs then never throw
     if (int err = plan_changes(r, deltas, &changes)) return err;
+    profile::mark(profile::kPlan);
   } catch (const std::exception &) {
     free_new_lists(changes);
     out_of_memory();
@@ -571,6 +596,7 @@ int retrace_ops_now(Registry &r, OpsState &st, const SiteSet &target) {
   // An ops that leaves every site gives its generated trampolines back.
   std::vector<const sled_ops *> released;
   if (target.empty() && !st.traced.empty()) released.push_back(st.ops);
+  profile::mark(profile::kDiff);
   if (deltas.empty()) return 0;
   return apply_deltas(r, deltas, released);
 }

@@ -41,6 +41,7 @@
 #include <cstring>
 
 #include "arch/arch.h"
+#include "core/patch_profile.h"
 
 namespace sled::arch {
 namespace {
@@ -49,7 +50,12 @@ constexpr uint8_t kJmpOver[2] = {0xeb, 0x03};  // jmp .+5: skips the rest of the
 
 int membarrier(int cmd) { return static_cast<int>(syscall(__NR_membarrier, cmd, 0, 0)); }
 
-int sync_core() { return membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) == 0 ? 0 : -errno; }
+int sync_core() {
+  profile::mark(profile::kCode);
+  int err = membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) == 0 ? 0 : -errno;
+  profile::mark(profile::kSync);
+  return err;
+}
 
 bool has_cmpxchg16b() {
   static const bool has = [] {
@@ -101,7 +107,32 @@ Method method_for(uintptr_t addr) {
 // Replaces the instruction at `addr` (expected to hold `from`) by `to` with
 // one atomic store of the enclosing word. -EIO if the site's bytes are not
 // `from` (a foreign writer); the bytes around the site are kept as found.
+// The 5 bytes at `insn` as the low 40 bits of a word.
+uint64_t insn_bits(const uint8_t *insn) {
+  uint64_t v = 0;
+  std::memcpy(&v, insn, kInsnSize);
+  return v;
+}
+
+// kWhole8 (the usual case: a site at an 8-aligned entry) with masks, no
+// byte copies: the 8-byte word is read once per attempt.
+int swap_whole8(uintptr_t addr, const uint8_t *from, const uint8_t *to) {
+  uintptr_t block = addr & ~uintptr_t(7);
+  unsigned shift = static_cast<unsigned>(addr - block) * 8;
+  uint64_t mask = ((uint64_t{1} << (kInsnSize * 8)) - 1) << shift;
+  uint64_t old_bits = insn_bits(from) << shift, new_bits = insn_bits(to) << shift;
+  for (int attempt = 0; attempt < 64; attempt++) {
+    uint64_t cur;
+    std::memcpy(&cur, reinterpret_cast<const void *>(block), sizeof cur);
+    if ((cur & mask) != old_bits) return -EIO;
+    if (cas_u64(block, cur, (cur & ~mask) | new_bits)) return 0;
+    // Only bytes around the site changed meanwhile (see swap_whole).
+  }
+  return -EIO;
+}
+
 int swap_whole(uintptr_t addr, Method m, const uint8_t *from, const uint8_t *to) {
+  if (m == Method::kWhole8) return swap_whole8(addr, from, to);
   size_t width = m == Method::kWhole8 ? 8 : 16;
   uintptr_t block = addr & ~uintptr_t(width - 1);
   size_t off = addr - block;
