@@ -16,6 +16,7 @@ struct ReportOptions {
   std::string sort = "total";
   size_t limit = 0;
   bool threads = false;
+  bool srcline = false;
 };
 
 uint64_t key(const ProfileRow &r, const std::string &sort) {
@@ -46,6 +47,10 @@ void run(const ReportOptions &o) {
         "{}  {}  {}  {}  {:>10}  {}", duration(r.total_ns), duration(r.self_ns),
         duration(r.calls ? r.total_ns / r.calls : 0), duration(r.max_ns), r.calls, r.name);
     if (o.threads) line = fmt::format("{:>8}  ", r.tid) + line;
+    if (o.srcline) {
+      std::string src = r.ip ? m.source(r.ip) : "";
+      if (!src.empty()) line += "  [" + src + "]";
+    }
     std::printf("%s\n", line.c_str());
   }
 }
@@ -61,6 +66,8 @@ void add_report(CLI::App &app) {
       ->capture_default_str();
   cmd->add_option("-n", o->limit, "Show the first N functions only");
   cmd->add_flag("--threads", o->threads, "One table row per thread and function");
+  cmd->add_flag("--srcline", o->srcline,
+                "Show each function's source file and line (debug info), like uftrace");
   cmd->callback([o] { run(*o); });
 }
 
