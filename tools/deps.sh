@@ -19,6 +19,7 @@ SLED_DEPS=(
   clang-format                   # tools/format.sh
   gdb                            # tests/robust/signals: patching under a debugger
   libcli11-dev libfmt-dev nlohmann-json3-dev   # the sled command (tools/sled)
+  libdw-dev                      # the sled command: DWARF arguments and source lines
   chromium                       # tests/cli: the flame graph in a headless browser
   protobuf-compiler              # tests/cli: protoc decodes the Perfetto export
   tmux                           # tests/cli: the progress bar on a terminal

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# golden.sh SLED PROG GOLDEN_DIR — the sled command end to end, uftrace's
+# golden.sh SLED PROG GOLDEN_DIR ARGS_PROG GCC_PROG FLAGS5_PROG — the sled
+# command end to end, uftrace's
 # way: record cli_prog, run each reading subcommand, normalise what varies
 # between runs (durations, timestamps, thread ids, the trace's size and
 # time), and compare with the expected output in GOLDEN_DIR. With
 # SLED_GOLDEN_UPDATE=1 the expected files are rewritten instead.
 set -uo pipefail
-sled=$(realpath "$1") prog=$(realpath "$2") golden=$(realpath "$3")
+sled=$(realpath "$1") prog=$(realpath "$2") golden=$(realpath "$3") args_prog=$(realpath "$4")
+gcc_prog=$(realpath "$5") flags5_prog=$(realpath "$6")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -17,8 +19,10 @@ normalise() {
          -e 's/0x[0-9a-f]{8,}/<addr>/g' \
          -e 's/recorded [0-9]+ events/recorded N events/' \
          -e 's/[0-9.]+ KiB in [^,]+, [0-9.]+ s/<size> in <dir>, <time>/' \
-         -e 's/ +$//'
+         -e 's#/([^ /]+/)*([^ /]+\.c:[0-9]+)#\2#g' \
+         -e 's/ +$//' "${extra_sed[@]}"
 }
+extra_sed=()
 
 check() {  # NAME, then the command whose stdout+stderr is compared
   local name=$1
@@ -52,4 +56,27 @@ check err_bad_sort "$sled" report -d t1 -s nonsense
 printf 'not a trace' >"$tmp/bogus.trace" && mkdir -p t5 && cp "$tmp/bogus.trace" t5/trace.sled
 check err_corrupt "$sled" graph -d t5
 check version "$sled" --version
+# DWARF: arguments and return values by name and type, source lines.
+check dwarf_record "$sled" --color=never record -o t6 -A '@args,retval' -- "$args_prog"
+check dwarf_replay "$sled" --color=never replay -d t6
+check dwarf_graph "$sled" --color=never graph -d t6 --srcline
+check report_srcline "$sled" --color=never report -d t6 -s calls --srcline
+objcopy --strip-debug "$args_prog" "$tmp/args_prog.nodebug"
+# (Two words and three functions: words past a function's own arguments
+# hold whatever the caller and the exit hook left there.)
+check nodebug_record "$sled" --color=never record -o t7 -F parse_field -F is_sep -F span_end \
+  -A '@args=2,retval' -- "$tmp/args_prog.nodebug"
+check nodebug_graph "$sled" --color=never graph -d t7 --srcline
+# A program without patchable functions: refused before it runs.
+check err_not_instrumented "$sled" record -o t8 -- true
+# sites: the program's patchable functions (addresses vary with the build).
+extra_sed=(-e 's/ 0x[0-9a-f]+  / <addr>  /')
+check sites "$sled" sites "$prog"
+check sites_summary "$sled" sites --summary "$args_prog"
+check sites_gcc "$sled" sites "$gcc_prog"
+check sites_wrong_flags "$sled" sites "$flags5_prog"
+check sites_wrong_flags_summary "$sled" sites --summary "$flags5_prog"
+check err_sites_plain "$sled" sites true
+check err_sites_no_pid "$sled" sites 999999999
+extra_sed=()
 exit $((fails > 0))

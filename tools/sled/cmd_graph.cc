@@ -3,6 +3,7 @@
 // it to the calls of that function and everything below them.
 #include <fmt/format.h>
 
+#include "call_text.h"
 #include "commands.h"
 #include "load.h"
 #include "output.h"
@@ -15,15 +16,8 @@ struct GraphOptions {
   std::string function;
   uint64_t min_duration_ns = 0;
   uint32_t pid = 0;
+  bool srcline = false;
 };
-
-std::string args_text(const Call &c) {
-  if (c.args.empty()) return "()";
-  std::string out = "(";
-  for (size_t i = 0; i < c.args.size(); i++)
-    out += fmt::format("{}0x{:x}", i ? ", " : "", c.args[i]);
-  return out + ")";
-}
 
 bool is_call_line(const Line &l) {
   return l.kind == reader::EventKind::entry || l.kind == reader::EventKind::exit;
@@ -62,14 +56,16 @@ void graph(const TraceModel &m, const GraphOptions &o, bool several) {
                        lines[k - 1].kind == reader::EventKind::entry;
       std::string indent(2 * static_cast<size_t>(depth - (o.function.empty() ? 0 : root_depth)),
                          ' ');
-      std::string ret = c.has_retval ? fmt::format(" = {}", static_cast<int64_t>(c.retval)) : "";
+      std::string ret = retval_text(m, c);
+      std::string src = o.srcline && entry ? m.source(c.ip) : "";
+      if (!src.empty()) src = " /* " + src + " */";
       if (leaf_entry)
-        out.push_back(fmt::format("{} | {}{}{};{}{}", duration(c.duration()), indent,
-                                  paint(m.name(c.ip), "36"), args_text(c), ret,
-                                  c.unwound ? " /* unwound */" : ""));
+        out.push_back(fmt::format("{} | {}{}{};{}{}{}", duration(c.duration()), indent,
+                                  paint(m.name(c.ip), "36"), args_text(m, c), ret,
+                                  c.unwound ? " /* unwound */" : "", src));
       else if (entry)
-        out.push_back(
-            fmt::format("{:>10} | {}{}{} {{", "", indent, paint(m.name(c.ip), "36"), args_text(c)));
+        out.push_back(fmt::format("{:>10} | {}{}{} {{{}", "", indent, paint(m.name(c.ip), "36"),
+                                  args_text(m, c), src));
       else if (!leaf_exit)
         out.push_back(fmt::format("{} | {}}} /* {}{}{} */", duration(c.duration()), indent,
                                   m.name(c.ip), ret, c.unwound ? ", unwound" : ""));
@@ -99,6 +95,7 @@ void add_graph(CLI::App &app) {
   cmd->add_option("function", o->function, "Show only the calls of FUNCTION and below");
   cmd->add_option("--pid", o->pid, "Only this process of a multi-process trace (record --follow)");
   cmd->add_option("--min-duration", o->min_duration_ns, "Hide calls shorter than NS nanoseconds");
+  cmd->add_flag("--srcline", o->srcline, "Show each function's source file and line (debug info)");
   cmd->callback([o] { run(*o); });
 }
 

@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "output.h"
 #include "record/reader.h"
+#include "sites.h"
 #include "trace_model.h"
 #include "trace_set.h"
 
@@ -115,9 +116,10 @@ int run(RecordOptions &o) {
     return fail(1, fmt::format("record: the preload agent {} is missing", agent));
   // The program must exist and be executable before we blame tracing.
   std::string prog = o.command[0];
+  std::string found = prog;
   if (prog.find('/') == std::string::npos) {
     const char *path = getenv("PATH");
-    std::string found;
+    found.clear();
     for (const std::string &dir : CLI::detail::split(path ? path : "", ':'))
       if (!dir.empty() && access((dir + "/" + prog).c_str(), X_OK) == 0) {
         found = dir + "/" + prog;
@@ -127,6 +129,13 @@ int run(RecordOptions &o) {
   } else if (access(prog.c_str(), X_OK) != 0) {
     return fail(127, fmt::format("record: {}: {}", prog, std::strerror(errno)));
   }
+  // Nothing to trace: say how to build it before running it. With
+  // --follow the children may be instrumented where the parent is not.
+  if (std::string why; !o.follow && !has_sites(found, &why))
+    return fail(1, fmt::format("record: {} {}: build it with clang or gcc and "
+                               "-fpatchable-function-entry=13,8 -falign-functions=16 (x86_64) or "
+                               "-fpatchable-function-entry=4,2 -falign-functions=8 (aarch64)",
+                               prog, why));
 
   // The child processes of an earlier recording into DIR are not this run's.
   {

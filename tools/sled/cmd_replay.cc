@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "call_text.h"
 #include "commands.h"
 #include "load.h"
 #include "output.h"
@@ -15,6 +16,7 @@ namespace {
 struct ReplayOptions {
   std::string dir = "sled.trace";
   uint32_t pid = 0;
+  bool srcline = false;
 };
 
 const char *marker_name(uint32_t kind) {
@@ -53,13 +55,12 @@ void replay(const TraceModel &m) {
     std::string text;
     if (l.kind == reader::EventKind::entry) {
       const Call &c = it.t->calls[l.call];
-      std::string args;
-      for (size_t i = 0; i < c.args.size(); i++)
-        args += fmt::format("{}0x{:x}", i ? ", " : "", c.args[i]);
-      text = fmt::format("{}{}({}) {{", indent, paint(m.name(c.ip), "36"), args);
+      std::string src = o.srcline ? m.source(c.ip) : "";
+      text = fmt::format("{}{}{} {{{}", indent, paint(m.name(c.ip), "36"), args_text(m, c),
+                         src.empty() ? "" : " /* " + src + " */");
     } else if (l.kind == reader::EventKind::exit) {
       const Call &c = it.t->calls[l.call];
-      std::string ret = c.has_retval ? fmt::format(" = {}", static_cast<int64_t>(c.retval)) : "";
+      std::string ret = retval_text(m, c);
       text = fmt::format("{}}} /* {}{}: {}{} */", indent, m.name(c.ip), ret,
                          paint(duration(c.duration()), "33"), c.unwound ? ", unwound" : "");
     } else if (l.kind == reader::EventKind::stack) {
@@ -91,6 +92,7 @@ void add_replay(CLI::App &app) {
   CLI::App *cmd = app.add_subcommand("replay", "Every event in time order");
   cmd->add_option("-d,--data", o->dir, "Trace directory")->capture_default_str();
   cmd->add_option("--pid", o->pid, "Only this process of a multi-process trace (record --follow)");
+  cmd->add_flag("--srcline", o->srcline, "Show each function's source file and line (debug info)");
   cmd->callback([o] { run(*o); });
 }
 

@@ -17,6 +17,7 @@ struct ReportOptions {
   size_t limit = 0;
   bool threads = false;
   uint32_t pid = 0;
+  bool srcline = false;
 };
 
 uint64_t key(const ProfileRow &r, const std::string &sort) {
@@ -45,6 +46,10 @@ void report(const TraceModel &m, const ReportOptions &o) {
         "{}  {}  {}  {}  {:>10}  {}", duration(r.total_ns), duration(r.self_ns),
         duration(r.calls ? r.total_ns / r.calls : 0), duration(r.max_ns), r.calls, r.name);
     if (o.threads) line = fmt::format("{:>8}  ", r.tid) + line;
+    if (o.srcline) {
+      std::string src = r.ip ? m.source(r.ip) : "";
+      if (!src.empty()) line += "  [" + src + "]";
+    }
     std::printf("%s\n", line.c_str());
   }
 }
@@ -70,6 +75,8 @@ void add_report(CLI::App &app) {
   cmd->add_option("-n", o->limit, "Show the first N functions only");
   cmd->add_option("--pid", o->pid, "Only this process of a multi-process trace (record --follow)");
   cmd->add_flag("--threads", o->threads, "One table row per thread and function");
+  cmd->add_flag("--srcline", o->srcline,
+                "Show each function's source file and line (debug info), like uftrace");
   cmd->callback([o] { run(*o); });
 }
 

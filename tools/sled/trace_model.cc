@@ -119,6 +119,23 @@ std::string TraceModel::name(uintptr_t ip) const {
   return o.str();
 }
 
+const FunctionInfo *TraceModel::function_info(uintptr_t ip) const {
+  const reader::Symbol *s = trace_->symbol_at(ip);
+  if (!s || !s->module) return nullptr;
+  return debug_.function(*s->module, ip);
+}
+
+Abi TraceModel::abi_of(uintptr_t ip) const {
+  const reader::Symbol *s = trace_->symbol_at(ip);
+  return s && s->module && !s->module->path.empty() ? debug_.abi(*s->module) : Abi::other;
+}
+
+std::string TraceModel::source(uintptr_t ip) const {
+  const FunctionInfo *f = function_info(ip);
+  if (!f || f->file.empty()) return "";
+  return f->line > 0 ? f->file + ":" + std::to_string(f->line) : f->file;
+}
+
 namespace {
 std::vector<ProfileRow> from_section(const std::string &text) {
   std::vector<ProfileRow> rows;
@@ -132,6 +149,7 @@ std::vector<ProfileRow> from_section(const std::string &text) {
     if (!(f >> ip >> r.calls >> r.total_ns >> r.self_ns >> r.max_ns >> module)) continue;
     std::getline(f >> std::ws, name);
     r.name = demangle(name);
+    r.ip = std::strtoull(ip.c_str(), nullptr, 16);
     rows.push_back(r);
   }
   return rows;
@@ -147,6 +165,7 @@ std::vector<ProfileRow> profile_of(const TraceModel &m, bool per_thread) {
       ProfileRow &r = by[{per_thread ? t.tid : 0, c.ip}];
       if (r.calls == 0) {
         r.name = m.name(c.ip);
+        r.ip = c.ip;
         r.tid = t.tid;
       }
       r.calls++;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "progress.h"
+#include "debug_info.h"
 #include "record/reader.h"
 
 namespace sled::cli {
@@ -54,6 +55,12 @@ class TraceModel {
   const std::vector<ThreadCalls> &threads() const { return threads_; }
   // Demangled name of the function starting at ip, or "0x..." when unknown.
   std::string name(uintptr_t ip) const;
+  // The DWARF facts of the function at ip (nullptr without debug info),
+  // the ABI of its module, and "file:line" of its definition ("" unknown).
+  // Modules are read on first use.
+  const FunctionInfo *function_info(uintptr_t ip) const;
+  Abi abi_of(uintptr_t ip) const;
+  std::string source(uintptr_t ip) const;
   uint64_t start_ns() const { return start_ns_; }
   uint64_t end_ns() const { return end_ns_; }
 
@@ -61,11 +68,13 @@ class TraceModel {
   std::optional<reader::Trace> trace_;
   std::vector<ThreadCalls> threads_;
   uint64_t start_ns_ = 0, end_ns_ = 0;
+  mutable DebugInfo debug_;  // a cache: reading it does not change the trace
 };
 
 // Per function: the profile table (from the trace's "profile" section when
 // the profile tracer ran, else from the call trees).
 struct ProfileRow {
+  uintptr_t ip = 0;  // the function's entry (0: unknown)
   std::string name;
   uint64_t calls = 0, total_ns = 0, self_ns = 0, max_ns = 0;
   uint32_t tid = 0;  // with --threads
