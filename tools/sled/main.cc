@@ -33,6 +33,8 @@ int main(int argc, char **argv) {
   add_replay(app);
   add_export(app);
   add_flamegraph(app);
+  add_ctl(app);
+  add_top(app);
   app.parse_complete_callback([&] {
     set_color(color == "always"  ? ColorMode::always
               : color == "never" ? ColorMode::never
