@@ -143,7 +143,13 @@ void start() {
   }
 }
 
+// The process whose constructor ran: a child forked without exec neither
+// takes the state's lock (the parent's listener may have held it at the
+// fork) nor closes anything of its parent's at its exit.
+pid_t g_loaded_in = 0;
+
 void finish() {
+  if (getpid() != g_loaded_in) return;
   AgentState &s = agent_state();
   std::lock_guard lock(s.mu);  // waits for a control request being served
   s.exiting = true;
@@ -167,6 +173,7 @@ void finish() {
 // The constructor and destructor catch everything: nothing may escape into
 // the program's start-up or exit.
 __attribute__((constructor)) static void sled_preload_start() {
+  sled::agent::g_loaded_in = getpid();
   try {
     sled::agent::start();
   } catch (...) {

@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -27,7 +28,9 @@ std::string g_tmp;
 
 // The scratch directory, at exit: atexit handlers run before the agent's
 // destructor, which then finds its socket file gone (and says nothing).
+pid_t g_tmp_owner = 0;
 void remove_tmp() {
+  if (getpid() != g_tmp_owner) return;  // a forked child's exit
   std::string cmd = "rm -rf '" + g_tmp + "'";
   if (system(cmd.c_str()) != 0) fprintf(stderr, "could not remove %s\n", g_tmp.c_str());
 }
@@ -56,6 +59,7 @@ TEST(CtlInProcess, IdleAgentStartsFiltersAndStops) {
   ASSERT_TRUE(mkdtemp(tmpl));
   std::string tmp = tmpl;
   g_tmp = tmp;
+  g_tmp_owner = getpid();
   atexit(remove_tmp);
   setenv("XDG_RUNTIME_DIR", tmp.c_str(), 1);
   unsetenv("SLED_TRACER");
@@ -113,6 +117,21 @@ TEST(CtlInProcess, IdleAgentStartsFiltersAndStops) {
   EXPECT_EQ(request("list").lines.size(), 3u);
   EXPECT_EQ(value(request("stats"), "sites_enabled"), "0");
   EXPECT_EQ(stat((tmp + "/trace/trace.sled").c_str(), &st), 0);
+
+  // fork without exec: the child has no socket of its own, and its exit
+  // (the agent's destructor runs in it) leaves the parent's alone.
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    struct stat cs;
+    bool own = stat((tmp + "/sled/" + std::to_string(getpid()) + ".sock").c_str(), &cs) == 0;
+    exit(own ? 3 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(stat(g_socket.c_str(), &st), 0);
+  EXPECT_TRUE(request("list").ok);
 }
 
 }  // namespace

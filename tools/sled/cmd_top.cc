@@ -167,7 +167,11 @@ class Top {
   // Sends a request; false and *error when it failed (any reason).
   bool call(const std::string &request, std::vector<std::string> *lines, std::string *error) {
     CtlReply reply;
-    if (!ctl_request(socket_, pid_, request, &reply, error)) return false;
+    if (!ctl_request(socket_, pid_, request, &reply, error)) {
+      if (kill(pid_, 0) != 0 && errno == ESRCH)
+        *error = "process " + std::to_string(pid_) + " exited";
+      return false;
+    }
     if (!reply.ok) {
       *error = "process " + std::to_string(pid_) + ": " + reply.error;
       return false;
