@@ -22,7 +22,7 @@ SLED_DEPS=(
   libdw-dev                      # the sled command: DWARF arguments and source lines
   chromium                       # tests/cli: the flame graph in a headless browser
   protobuf-compiler              # tests/cli: protoc decodes the Perfetto export
-  tmux                           # tests/cli: the progress bar on a terminal
+  tmux                           # tests/cli, tests/ctl: the progress bar and sled top on a terminal
 )
 # The aarch64 cross build and qemu-user (the arm64 configuration of
 # tools/test.sh, part of the default test set): needs `dpkg
