@@ -33,6 +33,7 @@ int main(int argc, char **argv) {
   add_replay(app);
   add_export(app);
   add_flamegraph(app);
+  add_attach(app);
   app.parse_complete_callback([&] {
     set_color(color == "always"  ? ColorMode::always
               : color == "never" ? ColorMode::never
