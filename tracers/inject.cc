@@ -20,6 +20,17 @@
 // spec's seed=N (else SLED_INJECT_SEED, else a fixed default) mixed with the
 // thread's ordinal (1 for the first thread that hits any injection, 2 for
 // the next, ...): a single-threaded run is reproducible.
+//
+// The per-thread generators sit in a small direct-mapped cache (slot mod
+// kRandomWays), not one per slot: the thread-local block of
+// libsled-trace.so must stay small, because a library with initial-exec
+// TLS loaded by dlopen (`sled attach` loads the agent into a running
+// process) takes its whole TLS block from glibc's static TLS surplus,
+// about 1.6 KiB by default. Two prob= injections whose slots share an
+// entry, drawn in turn by one thread, each reseed on their turn (with 16
+// entries, only when more than 16 injections exist); the reseed mixes in
+// the thread's count of reseeds, so their draws stay distinct and a
+// single-threaded run stays reproducible.
 #include <time.h>
 
 #include <array>
@@ -82,10 +93,13 @@ std::array<bool, kMaxInjections> g_slot_used{};
 std::atomic<uint64_t> g_next_id{1};          // relaxed: a unique number, nothing published
 std::atomic<uint64_t> g_thread_ordinals{0};  // relaxed: same
 
+constexpr unsigned kRandomWays = 16;
 struct ThreadRandom {
   uint64_t ordinal = 0;
-  std::array<uint64_t, kMaxInjections> owner{};  // Injection::id the state belongs to
-  std::array<uint64_t, kMaxInjections> state{};
+  uint64_t reseeds = 0;
+  std::array<uint64_t, kRandomWays> owner{};  // Injection::id the state belongs to
+  std::array<uint64_t, kRandomWays> state{};
+  std::array<uint8_t, kRandomWays> owner_slot{};  // the slot of that injection
 };
 thread_local ThreadRandom t_random;
 
@@ -99,10 +113,16 @@ uint64_t splitmix64(uint64_t x) {
 uint64_t draw(const Injection &inj) {
   ThreadRandom &t = t_random;
   if (!t.ordinal) t.ordinal = g_thread_ordinals.fetch_add(1, std::memory_order_relaxed) + 1;
-  uint64_t &s = t.state[inj.slot];
-  if (t.owner[inj.slot] != inj.id) {
-    t.owner[inj.slot] = inj.id;
-    s = splitmix64(inj.spec.seed ^ splitmix64(t.ordinal));
+  const unsigned way = inj.slot % kRandomWays;
+  uint64_t &s = t.state[way];
+  if (t.owner[way] != inj.id) {
+    // The documented seeding, unless this entry holds another slot's
+    // generator (an eviction: an injection of the same slot before this
+    // one is gone, as one slot holds one live injection).
+    uint64_t evicted = t.owner[way] && t.owner_slot[way] != inj.slot ? ++t.reseeds : 0;
+    t.owner[way] = inj.id;
+    t.owner_slot[way] = static_cast<uint8_t>(inj.slot);
+    s = splitmix64(inj.spec.seed ^ splitmix64(t.ordinal) ^ splitmix64(evicted) * (evicted != 0));
     if (!s) s = 1;  // xorshift's one fixed point
   }
   s ^= s >> 12;

@@ -11,6 +11,7 @@ void add_replay(CLI::App &app);
 void add_export(CLI::App &app);
 void add_flamegraph(CLI::App &app);
 void add_sites(CLI::App &app);
+void add_attach(CLI::App &app);
 void add_ctl(CLI::App &app);
 void add_top(CLI::App &app);
 // Exit status of the subcommand that ran (set by its callback).
