@@ -7,6 +7,7 @@
 // inside would fault); no writable+executable mapping; argument registers
 // preserved; API misuse refused.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sled/sled.h>
 #include <unistd.h>
 
@@ -205,17 +206,22 @@ TEST(Direct, StrategySwitchWhileRunningKeepsCountsExact) {
   std::vector<std::thread> threads;
   for (int i = 0; i < 2; i++)
     threads.emplace_back([&] {
-      uint64_t n = 0;
       long x = 0;
       while (!stop.load(std::memory_order_relaxed)) {
         x = dt_alone(x);
         x = dt_shared(x) & 0xffff;
-        n++;
+        calls.fetch_add(1, std::memory_order_relaxed);
       }
-      calls += n;
     });
-  for (int round = 0; round < 6; round++)
+  auto progress = [&] {  // the threads run between two switches
+    uint64_t from = calls.load();
+    while (calls.load() < from + 200) sched_yield();
+  };
+  for (int round = 0; round < 6; round++) {
+    progress();
     ASSERT_EQ(sled_set_strategy(kStrategies[round % 3]), 0) << sled_last_error();
+  }
+  progress();
   ASSERT_EQ(sled_set_strategy("callops"), 0);
   stop = true;
   for (auto &t : threads) t.join();
