@@ -77,6 +77,9 @@ using sled::ThreadRecord;
 extern "C" __attribute__((visibility("hidden"))) void sled_dispatch(uintptr_t literal,
                                                                     uintptr_t parent_ip,
                                                                     sled_regs *regs, int walk) {
+  // The direct-list trampoline continues into regs->ops when non-null: no
+  // continuation unless the section below says so.
+  if (walk == 2) regs->ops = nullptr;
   ThreadRecord *t = sled_thread_record;
   if (__builtin_expect(!t, 0)) {
     t = sled::thread_record_claim();
