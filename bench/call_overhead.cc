@@ -19,6 +19,10 @@
  *                                thread_writer() (sled::rec, exported by
  *                                libsled-trace), a session open, no write
  *   9  function_graph tracer     sled/trace.h, recording: 8w + the writes
+ *   D  direct call               a direct ops (sled_ops_set_direct) alone:
+ *                                the site calls its trampoline, which only
+ *                                returns into the body (examples/
+ *                                direct_tramp_<arch>.S); compared with F1
  *   F1 floor: call + ret         a call at the entry to a stub that only
  *                                returns (floors.S: x86_64 and aarch64)
  *   F2 floor: save + C call      a stub shaped like ftrace_caller: saves the
@@ -123,6 +127,8 @@ const char* dispatch_name(int dispatch) {
       return "literal: the ops";
     case SLED_DISPATCH_LIST:
       return "literal: list ops";
+    case SLED_DISPATCH_TRAMP:
+      return "direct trampoline";
   }
   return "literal: ?";
 }
@@ -407,6 +413,27 @@ void function_graph_tracer(benchmark::State& state) {
 }
 #endif
 
+/* Row D: the site calls a direct trampoline that only returns. */
+extern "C" void sled_example_direct_ret(void);
+void direct_call(benchmark::State& state) {
+  sled_ops ops{};
+  int rc = sled_ops_set_direct(&ops, reinterpret_cast<void*>(&sled_example_direct_ret), 16);
+  if (rc == 0) rc = sled_set_filter(&ops, "tiny_traced", 1);
+  if (rc == 0) rc = sled_register_ops(&ops);
+  if (rc < 0) {
+    state.SkipWithError(describe("direct ops", rc).c_str());
+    return;
+  }
+  sled_site_info info{};
+  if (expect_site(state, tiny_traced, "tiny_traced", 1)) {
+    if (sled_site_lookup(ip_of(tiny_traced), &info) == 0 && info.dispatch == SLED_DISPATCH_TRAMP)
+      call_loop<tiny_traced>(state);
+    else
+      state.SkipWithError("tiny_traced does not call the direct trampoline");
+  }
+  (void)sled_unregister_ops(&ops);
+}
+
 #if SLED_BENCH_FLOORS
 void floor_ret(benchmark::State& state) { call_loop<floor_call_ret>(state); }
 void floor_save(benchmark::State& state) { call_loop<floor_save_call>(state); }
@@ -443,6 +470,7 @@ constexpr Row kRows[] = {
     {"9_function_graph_tracer", "9. function_graph tracer (trace.h), recording",
      function_graph_tracer},
 #endif
+    {"D_direct_call", "D. direct call: site calls its own trampoline (returns)", direct_call},
 #if SLED_BENCH_FLOORS
     {"F1_floor_call_ret", "F1. floor: call to a stub that returns", floor_ret},
     {"F2_floor_save_call", "F2. floor: stub saves the GPRs, calls empty C handler", floor_save},
@@ -510,6 +538,11 @@ class TableReporter : public benchmark::ConsoleReporter {
         std::fprintf(out, "| %s | %.2f | — | — | — | — | %.2f |\n", row.description, f.cpu, f.real);
       }
     }
+    // Row D against F1, the target of direct calls (issue 11 §2: <= 1.3).
+    const Figure direct = figure("D_direct_call"), f1 = figure("F1_floor_call_ret");
+    if (base.cpu > 0 && direct.cpu > 0 && f1.cpu > base.cpu)
+      std::fprintf(out, "\nD over F1 (overheads over state 1): %.2f\n",
+                   (direct.cpu - base.cpu) / (f1.cpu - base.cpu));
     return errors_.empty();
   }
 

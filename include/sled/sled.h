@@ -97,6 +97,50 @@ struct sled_ops {
   void *internal_[6];
 };
 
+/* Direct calls (ftrace's register_ftrace_direct, arm64 CALL_OPS's
+ * ops->direct_call). Before registering, an ops may name its own
+ * trampoline: `tramp` is its first instruction and [tramp, tramp + size)
+ * holds every instruction a thread runs between a site's call of it and its
+ * return into the function's body (it must not call out of that range).
+ * Such an ops has no callback (`func` may be NULL and is never called).
+ * A site traced by the direct ops alone calls `tramp` itself (through a
+ * near stub when out of reach), whatever the strategy; a site it shares
+ * with other ops calls sled's direct-list trampoline, which runs the other
+ * ops' callbacks and then continues into `tramp` exactly as if the site had
+ * called it. At most one direct ops per function (-EBUSY). A call racing
+ * with a change of the site's ops may skip the direct trampoline (as it may
+ * skip a callback being registered); it never runs it twice.
+ *
+ * The contract of `tramp` (docs/direct.md; examples/direct_*.S):
+ *   x86_64: entered by a `call` (or a `jmp` with the same stack): 0(%rsp) is
+ *     the address of the function's body, 8(%rsp) the function's own return
+ *     address; every argument register (rdi rsi rdx rcx r8 r9, rax, r10,
+ *     xmm0-7) and rbx rbp r12-r15 hold the caller's values and must be
+ *     preserved; r11 and the flags are scratch. It resumes the function
+ *     with `ret` (rsp back where it found it), or by a jump to a body
+ *     address it popped. No endbr64 needed, but harmless.
+ *   aarch64: entered by `bl` from the site or `br x16` (so start it with
+ *     `bti c` when BTI is on): x30 is the address of the function's body,
+ *     x9 the function's own return address (its LR); x0-x8, q0-q7, x19-x29
+ *     and sp hold the caller's values and must be preserved; x10-x17 are
+ *     scratch. It resumes with x30 = x9 and a `ret` to the body, e.g.
+ *     `mov x16, x30; mov x30, x9; ret x16` (not `br`: the body has no BTI
+ *     landing pad, and `ret` is not BTI-checked).
+ *   Both: signals may arrive inside it; the stack below sp is free.
+ *
+ * Lifetime: when sled_unregister_ops returns, no site calls `tramp` any
+ * more and no thread's program counter is in [tramp, tramp + size): sled
+ * asks each thread where it is with a signal (SLED_DIRECT_SIGNAL, a
+ * handler installed on first use, chaining to any earlier one) and waits
+ * until none is inside. The memory may then be unmapped.
+ * sled_unregister_ops_async of a direct ops is -EOPNOTSUPP.
+ * 0; -EINVAL for a NULL ops or tramp or a zero size; -EBUSY while the ops
+ * is registered; tramp NULL with size 0 turns a direct ops back into an
+ * ordinary one (it then needs a func). */
+SLED_API int sled_ops_set_direct(sled_ops *ops, void *tramp, size_t size);
+/* The signal sled's direct-call grace period uses (see above). */
+#define SLED_DIRECT_SIGNAL_OFFSET 6 /* SIGRTMIN + 6 */
+
 /* At most this many ops may trace one function (the list of ops is walked
  * on every call of it): a register or filter change that would go past it
  * fails with -E2BIG and changes nothing. */
@@ -104,7 +148,8 @@ struct sled_ops {
 
 /* Starts tracing every site the ops' filter selects (all sites when the
  * filter is empty). The filter and notrace sets may be set before or after.
- * -EEXIST if already registered, -EINVAL for a NULL ops or func. A failed
+ * -EEXIST if already registered, -EINVAL for a NULL ops, or a NULL func
+ * on an ops without a direct trampoline. A failed
  * register leaves no site naming the ops and no thread running its
  * callback: the caller may free it at once. If the kernel starts refusing
  * membarrier (a seccomp sandbox entered after start-up) it fails with that
@@ -189,6 +234,8 @@ enum sled_dispatch {
   SLED_DISPATCH_NONE = 0,   /* disabled: literal names the nop ops */
   SLED_DISPATCH_DIRECT = 1, /* one ops: the literal names it */
   SLED_DISPATCH_LIST = 2,   /* several: the literal names a list ops */
+  SLED_DISPATCH_TRAMP = 3,  /* a direct ops' trampoline, called by the site
+                               itself (alone) or after the other ops (shared) */
 };
 
 typedef struct sled_site_info {

@@ -101,5 +101,8 @@ bool user_shadow_stack_active();
 uintptr_t callops_trampoline();
 uintptr_t list_trampoline();
 uintptr_t dyntramp_body();
+// The callops trampoline that continues into the literal's direct
+// trampoline (core/direct.h) instead of returning into the body.
+uintptr_t direct_list_trampoline();
 
 }  // namespace sled::arch

@@ -11,6 +11,7 @@
 
 #include "arch/arch.h"
 #include "arch/frame.h"
+#include "core/direct.h"
 #include "core/error.h"
 #include "core/grace.h"
 #include "core/graph_internal.h"
@@ -68,9 +69,11 @@ void fill_info(const Module &m, const Site &s, sled_site_info *out, bool with_by
   out->enabled = ((flags & kSiteCallMask) >> kSiteCallShift) != kCallNone;
   out->literal =
       std::atomic_ref<const sled_ops *const>(s.applied_literal).load(std::memory_order_relaxed);
-  out->dispatch = !out->enabled || nr_ops == 0 ? SLED_DISPATCH_NONE
-                  : nr_ops == 1                ? SLED_DISPATCH_DIRECT
-                                               : SLED_DISPATCH_LIST;
+  auto kind = (flags & kSiteCallMask) >> kSiteCallShift;
+  out->dispatch = !out->enabled || nr_ops == 0                     ? SLED_DISPATCH_NONE
+                  : kind == kCallDirect || kind == kCallDirectList ? SLED_DISPATCH_TRAMP
+                  : nr_ops == 1                                    ? SLED_DISPATCH_DIRECT
+                                                                   : SLED_DISPATCH_LIST;
   if (with_bytes && s.refusal != SLED_SITE_OUT_OF_SEGMENT) {
     // Through the kernel, not a load: a library closed from a callback
     // (which sled notices only at its next refresh) may be unmapped now;
@@ -239,6 +242,14 @@ int unregister_locked(sled_ops *ops, void (*done)(sled_ops *, void *), void *arg
     return err;
   }
   if (async) reclaim_done(ops, done, arg);
+  if (!async && direct_of(ops)) {
+    // No site calls the trampoline now (the writes are synced) and the
+    // grace period is over (no thread reads the solo list): wait until no
+    // thread is inside the trampoline either, so its owner may unmap it.
+    free(direct_solo_of(ops));
+    set_direct_solo_of(ops, nullptr);
+    direct_quiesce(direct_of(ops), direct_of(ops) + direct_size_of(ops));
+  }
   return 0;
 }
 
@@ -249,8 +260,26 @@ using namespace sled;
 
 extern "C" {
 
+int sled_ops_set_direct(sled_ops *ops, void *tramp, size_t size) try {
+  if (!ops || (!tramp) != (size == 0)) return -EINVAL;
+  if (in_sled_callback()) return -EDEADLK;
+  Registry &r = registry();
+  RegistryLock lock;
+  if (int err = enter(r)) return err;
+  OpsState *st = r.find_ops(ops);
+  if ((st && st->registered) || reclaim_pending(ops)) {
+    set_last_error("ops %p is registered: set its direct trampoline before registering",
+                   static_cast<void *>(ops));
+    return -EBUSY;
+  }
+  set_direct_of(ops, reinterpret_cast<uintptr_t>(tramp));
+  set_direct_size_of(ops, size);
+  return 0;
+}
+SLED_CATCH_OOM(-ENOMEM)
+
 int sled_register_ops(sled_ops *ops) try {
-  if (!ops || !ops->func) return -EINVAL;
+  if (!ops || (!ops->func && !direct_of(ops))) return -EINVAL;
   if (in_sled_callback()) return -EDEADLK;
   Registry &r = registry();
   RegistryLock lock;
@@ -275,11 +304,22 @@ int sled_register_ops(sled_ops *ops) try {
   if (!st) st = r.find_or_create_ops(ops);
   SiteSet target = traced_sites(all_modules(r), *st);  // allocates: before any change
   profile::mark(profile::kMatch);
+  if (direct_of(ops)) {
+    ListOps *solo = list_ops_create({ops});  // what its sites' literals name (core/direct.h)
+    if (!solo) {
+      if (fresh) forget_ops(r, st);
+      return out_of_memory(-ENOMEM);
+    }
+    set_direct_solo_of(ops, solo);
+  }
   st->registered = true;
   int err = retrace_ops(r, *st, target);
   if (err) {
     st->registered = false;
     if (fresh) forget_ops(r, st);
+    // A failed register leaves no site naming the ops (retrace_ops waited).
+    free(direct_solo_of(ops));
+    set_direct_solo_of(ops, nullptr);
   }
   return err;
 }
@@ -295,6 +335,11 @@ SLED_CATCH_OOM(-ENOMEM)
 
 int sled_unregister_ops_async(sled_ops *ops, void (*done)(sled_ops *, void *), void *arg) try {
   if (!ops) return -EINVAL;
+  if (direct_of(ops)) {
+    set_last_error("ops %p has a direct trampoline: unregister it with sled_unregister_ops",
+                   static_cast<void *>(ops));
+    return -EOPNOTSUPP;
+  }
   if (in_sled_callback()) return -EDEADLK;
   {
     RegistryLock lock;

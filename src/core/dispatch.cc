@@ -34,6 +34,7 @@
 
 #include "arch/arch.h"
 #include "arch/frame.h"
+#include "core/direct.h"
 #include "core/list_walker.h"
 #include "core/registry.h"
 #include "core/thread_state.h"
@@ -61,7 +62,8 @@ void list_ops_func(uintptr_t ip, uintptr_t parent_ip, sled_ops *ops, sled_regs *
   uint32_t depth = sled_thread_record->nest.load(std::memory_order_relaxed) - 1;
   for (uint32_t i = 0; i < list->count; i++) {
     sled_ops *member = list->members[i];
-    if (!may_call(member, depth)) continue;
+    // A direct ops has no callback: the trampoline continues into it.
+    if (direct_of(member) || !may_call(member, depth)) continue;
     regs->ops = member;
     member->func(ip, parent_ip, member, regs);
   }
@@ -75,6 +77,9 @@ using sled::ThreadRecord;
 extern "C" __attribute__((visibility("hidden"))) void sled_dispatch(uintptr_t literal,
                                                                     uintptr_t parent_ip,
                                                                     sled_regs *regs, int walk) {
+  // The direct-list trampoline continues into regs->ops when non-null: no
+  // continuation unless the section below says so.
+  if (walk == 2) regs->ops = nullptr;
   ThreadRecord *t = sled_thread_record;
   if (__builtin_expect(!t, 0)) {
     t = sled::thread_record_claim();
@@ -82,13 +87,17 @@ extern "C" __attribute__((visibility("hidden"))) void sled_dispatch(uintptr_t li
   }
   uint32_t depth = sled::section_enter(t, regs);
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  auto *ops = walk ? &sled_list_walker_ops
-                   : reinterpret_cast<sled_ops *>(sled::arch::load_literal(literal));
+  auto *ops = walk == 1 ? &sled_list_walker_ops
+                        : reinterpret_cast<sled_ops *>(sled::arch::load_literal(literal));
 #ifdef SLED_TSAN
   (void)sled::g_literal_epoch.load(std::memory_order_seq_cst);
 #endif
   regs->ops = ops;
   if (sled::may_call(ops, depth))
     ops->func(literal + sled::arch::kLiteralSize, parent_ip, ops, regs);
+  // The direct-list trampoline continues into this (0: returns into the
+  // body); read inside the section, while the ops is alive. Whatever the
+  // recursion guard decided: the direct trampoline has no guard to obey.
+  if (walk == 2) regs->ops = reinterpret_cast<const sled_ops *>(sled::direct_of(ops));
   sled::section_leave(t, depth);
 }

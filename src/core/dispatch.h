@@ -7,8 +7,9 @@
 #include "core/thread_state.h"
 #include "sled/sled.h"
 
-// `walk`: the call came through the list trampoline (walk every ops rather
-// than call the one the literal names).
+// `walk`: 1, the call came through the list trampoline (walk every ops
+// rather than call the one the literal names); 2, through the direct-list
+// trampoline (the literal's ops, then regs->ops = its direct trampoline).
 extern "C" void sled_dispatch(uintptr_t literal, uintptr_t parent_ip, sled_regs *regs, int walk);
 
 namespace sled {

@@ -10,6 +10,7 @@
 #include <exception>
 
 #include "arch/frame.h"
+#include "core/direct.h"
 #include "core/dispatch.h"
 #include "core/thread_state.h"
 
@@ -60,7 +61,7 @@ void walk(uintptr_t ip, uintptr_t parent_ip, sled_ops *, sled_regs *regs) {
   uint32_t depth = sled_thread_record->nest.load(std::memory_order_relaxed) - 1;
   for (uint32_t i = 0; i < snap->count; i++) {
     const WalkerEntry &e = snap->entries[i];
-    if (!ipset_contains(e.ips, ip)) continue;
+    if (direct_of(e.ops) || !ipset_contains(e.ips, ip)) continue;  // no callback
     if (depth != 0 && !(e.ops->flags & SLED_OPS_FL_RECURSION_SAFE)) continue;
     regs->ops = e.ops;
     e.ops->func(ip, parent_ip, e.ops, regs);

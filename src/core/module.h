@@ -15,17 +15,19 @@
 namespace sled {
 
 enum SiteFlags : uint8_t {
-  kSiteLandingPad = 1 << 0,  // endbr64 / bti c before the patch slot
-  kSiteCallShift = 1,        // bits 1-2: the CallKind in place
-  kSiteCallMask = 3 << kSiteCallShift,
+  kSiteLandingPad = 1 << 0,             // endbr64 / bti c before the patch slot
+  kSiteCallShift = 1,                   // the CallKind in place
+  kSiteCallMask = 7 << kSiteCallShift,  // bits 1-3 (kCallDirect* need the third)
 };
 
 // What a site's call instruction targets.
 enum CallKind : uint8_t {
-  kCallNone = 0,  // disabled: a NOP
-  kCallOps = 1,   // the common CALL_OPS trampoline (reads the literal)
-  kCallList = 2,  // the list trampoline (walks every ops)
-  kCallDyn = 3,   // the single ops' generated trampoline
+  kCallNone = 0,        // disabled: a NOP
+  kCallOps = 1,         // the common CALL_OPS trampoline (reads the literal)
+  kCallList = 2,        // the list trampoline (walks every ops)
+  kCallDyn = 3,         // the single ops' generated trampoline
+  kCallDirect = 4,      // a direct ops' own trampoline (it traces the site alone)
+  kCallDirectList = 5,  // the direct-list trampoline (other ops, then the direct one)
 };
 
 struct Site {
@@ -85,6 +87,7 @@ struct Module {
   std::string names;                     // NUL-separated symbol names
   uintptr_t call_target = 0;             // CALL_OPS trampoline, or a near stub slot to it
   uintptr_t list_target = 0;             // list trampoline, or a stub slot; 0 until needed
+  uintptr_t direct_list_target = 0;      // direct-list trampoline, the same way
   uintptr_t reach_lo = 0, reach_hi = 0;  // what every call of this module spans
 
   // Lazily built for pattern matching.

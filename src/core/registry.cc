@@ -10,6 +10,7 @@
 #include <new>
 
 #include "arch/arch.h"
+#include "core/direct.h"
 #include "core/dispatch.h"
 #include "core/patterns.h"
 #include "core/thread_state.h"
@@ -32,6 +33,8 @@ ListOps *list_ops_create(const std::vector<sled_ops *> &members) {
   // The list calls each member under the member's own recursion rule.
   l->base.flags = SLED_OPS_FL_RECURSION_SAFE;
   l->base.internal_flags_ = kListOpsMagic;
+  for (sled_ops *m : members)
+    if (direct_of(m)) set_direct_of(&l->base, direct_of(m));
   l->count = static_cast<uint32_t>(members.size());
   std::copy(members.begin(), members.end(), l->members);
   return l;

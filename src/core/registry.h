@@ -38,7 +38,9 @@ struct OpsState {
 
 // The ops several ops share at one site: its literal names this object,
 // whose callback calls each member. Immutable once published; replaced (and
-// freed after a grace period) when the set changes.
+// freed after a grace period) when the set changes. A member with a direct
+// trampoline is not called: the list's own direct field (core/direct.h)
+// names that trampoline, for the direct-list trampoline to continue into.
 struct ListOps {
   sled_ops base;
   uint32_t count;

@@ -3,12 +3,18 @@
 //   list      every traced site calls the list trampoline;
 //   dyntramp  a site traced by one ops calls that ops' generated trampoline,
 //             a site traced by several the list trampoline.
+// Direct calls, under every strategy (the kernel's rule): a site traced by a
+// direct ops alone calls that ops' trampoline; one it shares with other ops
+// calls the direct-list trampoline, which reads the literal as callops does
+// (under list too: the site's own list ops, not a walk of every ops) and
+// continues into the direct trampoline.
 #include "core/strategy.h"
 
 #include <cerrno>
 #include <cstring>
 
 #include "arch/arch.h"
+#include "core/direct.h"
 #include "core/dyntramp.h"
 #include "core/near_stub.h"
 
@@ -38,8 +44,9 @@ const char *strategy_name(Strategy s) {
   }
 }
 
-CallKind desired_call(Strategy s, unsigned nr_ops) {
+CallKind desired_call(Strategy s, unsigned nr_ops, const sled_ops *literal) {
   if (nr_ops == 0) return kCallNone;
+  if (literal && direct_of(literal)) return nr_ops == 1 ? kCallDirect : kCallDirectList;
   switch (s) {
     case Strategy::kList:
       return kCallList;
@@ -60,6 +67,15 @@ uintptr_t call_address(Module &m, CallKind kind, const sled_ops *single) {
       return m.list_target;
     case kCallDyn:
       return dyntramp_for(single, m.reach_lo, m.reach_hi);
+    case kCallDirect:
+      return single && direct_of(single)
+                 ? near_call_target(m.reach_lo, m.reach_hi, direct_of(single))
+                 : 0;
+    case kCallDirectList:
+      if (!m.direct_list_target)
+        m.direct_list_target =
+            near_call_target(m.reach_lo, m.reach_hi, arch::direct_list_trampoline());
+      return m.direct_list_target;
     default:
       return 0;
   }

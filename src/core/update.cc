@@ -28,6 +28,7 @@
 #include <iterator>
 
 #include "arch/arch.h"
+#include "core/direct.h"
 #include "core/dispatch.h"
 #include "core/dyntramp.h"
 #include "core/error.h"
@@ -102,8 +103,8 @@ uintptr_t literal_addr(const Site &s) { return s.entry - arch::kLiteralSize; }
 
 void members_of(const Site &s, std::vector<sled_ops *> *out) {
   out->clear();
-  if (s.nr_ops == 1) out->push_back(const_cast<sled_ops *>(s.ops_ref));
-  if (s.nr_ops > 1) {
+  if (s.nr_ops == 1 && !is_list_ops(s.ops_ref)) out->push_back(const_cast<sled_ops *>(s.ops_ref));
+  if (s.nr_ops > 1 || (s.nr_ops == 1 && is_list_ops(s.ops_ref))) {  // a direct ops' solo list
     auto *list = reinterpret_cast<const ListOps *>(s.ops_ref);
     out->assign(list->members, list->members + list->count);
   }
@@ -122,7 +123,7 @@ int no_reach(const Module &m, const Site &s) {
 
 // Fills the call half of a change from the strategy. 0 or -ENOMEM.
 int choose_call(Registry &r, SiteChange &c) {
-  c.new_call = desired_call(r.strategy, c.new_nr);
+  c.new_call = desired_call(r.strategy, c.new_nr, c.new_ref);
   c.new_target = 0;
   if (c.new_call == kCallNone) return 0;
   c.new_target = call_address(*c.module, c.new_call, c.new_ref);
@@ -162,9 +163,16 @@ int plan_changes(Registry &r, std::vector<Delta> &deltas, std::vector<SiteChange
                      module->name_of(*site));
       err = -EBUSY;
     }
+    if (!err && std::count_if(members.begin(), members.end(),
+                              [](const sled_ops *o) { return direct_of(o) != 0; }) > 1) {
+      set_last_error("%s: another ops with a direct trampoline already traces it",
+                     module->name_of(*site));
+      err = -EBUSY;
+    }
     SiteChange c{site,      module, &g_nop_ops, static_cast<uint16_t>(members.size()),
                  kCallNone, 0,      nullptr,    nullptr};
-    if (!err && members.size() == 1) c.new_ref = members[0];
+    if (!err && members.size() == 1)  // a direct ops alone: its solo list (core/direct.h)
+      c.new_ref = direct_of(members[0]) ? &direct_solo_of(members[0])->base : members[0];
     if (!err && members.size() > 1) {
       c.new_list = list_ops_create(members);
       if (c.new_list)
@@ -204,8 +212,9 @@ bool expected_insn(const Site &s, Module &m, uint8_t out[arch::kInsnSize]) {
 
 bool code_changes(const SiteChange &c) {
   if (c.new_call != applied_call(*c.site)) return true;
-  // Same kind: only a generated trampoline depends on which ops.
-  return c.new_call == kCallDyn && c.new_ref != c.site->applied_literal;
+  // Same kind: only a generated or a direct trampoline depends on which ops.
+  return (c.new_call == kCallDyn || c.new_call == kCallDirect) &&
+         c.new_ref != c.site->applied_literal;
 }
 
 // Whether the bytes the change will overwrite are what sled left there

@@ -34,10 +34,16 @@
  *   callops   the site's literal;
  *   list      the list walker ops (walks every registered ops);
  *   dyntramp  the generated trampoline's descriptor (x16), used only when
- *             it still matches the literal (see core/dyntramp.h). */
+ *             it still matches the literal (see core/dyntramp.h);
+ *   direct    the site's literal, like callops; before leaving the section
+ *             it reads the ops' direct trampoline (core/direct.h) into the
+ *             frame, and continues into it (br x16, with x30 = the body and
+ *             x9 = the function's LR) instead of returning, when there is
+ *             one. */
 #include "feature_note.h"
 #include "frame.h"
 #include "core/thread_state.h"
+#include "core/direct.h"
 
 #if SLED_THREAD_NEST != 0 || SLED_THREAD_GEN != 4
 #error "the fast path's exit stores nest and gen as one 64-bit word at the record"
@@ -46,6 +52,7 @@
 #define KIND_CALLOPS 0
 #define KIND_LIST 1
 #define KIND_DYN 2
+#define KIND_DIRECT 3 /* callops, then on into the literal's direct trampoline */
 
 .macro SAVE_QS
         stp     q0, q1, [sp, #SLED_FRAME_Q0+0*32]
@@ -118,7 +125,7 @@
         mov     x11, sp
         add     x12, x10, #SLED_THREAD_ENTRY_SP
         stlr    x11, [x12]                      /* this frame: longjmp detection */
-.if \kind == KIND_CALLOPS
+.if \kind == KIND_CALLOPS || \kind == KIND_DIRECT
         ldr     x2, [x0]                        /* then read the ops */
 .elseif \kind == KIND_LIST
         adrp    x2, sled_list_walker_ops
@@ -143,6 +150,13 @@
         blr     x12
         RESTORE_QS
 .Lleave\@:
+.if \kind == KIND_DIRECT
+        /* Still inside the section: the ops (a list ops) is alive. Its
+         * direct trampoline replaces it in the frame, for the exit. */
+        ldr     x11, [sp, #SLED_FRAME_OPS]
+        ldr     x11, [x11, #SLED_OPS_DIRECT]
+        str     x11, [sp, #SLED_FRAME_OPS]
+.endif
         /* Leave with one store-release of the 64-bit word {nest, gen}
          * (nest the low half, little-endian): nest = 0 and gen + 1 at once.
          * A writer's acquire load of either half that sees the new value
@@ -164,6 +178,8 @@
         mov     x2, sp                          /* regs */
 .if \kind == KIND_LIST
         mov     w3, #1                          /* walk every ops */
+.elseif \kind == KIND_DIRECT
+        mov     w3, #2                          /* the literal's ops, then its direct one */
 .else
         mov     w3, #0                          /* the literal's ops */
 .endif
@@ -177,6 +193,21 @@
         ldp     x6, x7, [sp, #SLED_FRAME_X0+48]
         ldr     x8, [sp, #SLED_FRAME_X0+64]
         ldr     x29, [sp, #SLED_FRAME_FPREC_CALLSITE]
+.if \kind == KIND_DIRECT
+        /* Continue into the direct trampoline with the registers a direct
+         * call of it from the site gives: x30 = the body, x9 = the
+         * function's LR. `br x16`: its bti c accepts it. */
+        ldr     x16, [sp, #SLED_FRAME_OPS]
+        cbz     x16, .Lbody\@
+        ldr     x9, [sp, #SLED_FRAME_X9]        /* the caller's LR */
+        ldr     x30, [sp, #SLED_FRAME_BODY]     /* the body, or the IPMODIFY target */
+        .cfi_remember_state
+        add     sp, sp, #SLED_FRAME_SIZE
+        .cfi_def_cfa_offset 0
+        br      x16
+        .cfi_restore_state
+.Lbody\@:
+.endif
         ldr     x30, [sp, #SLED_FRAME_X9]       /* the caller's LR */
         ldr     x9, [sp, #SLED_FRAME_BODY]      /* the body, or the IPMODIFY target */
         add     sp, sp, #SLED_FRAME_SIZE
@@ -192,6 +223,7 @@ sled_trampolines_begin:
         TRAMPOLINE sled_callops_trampoline, KIND_CALLOPS
         TRAMPOLINE sled_list_trampoline, KIND_LIST
         TRAMPOLINE sled_dyntramp_body, KIND_DYN
+        TRAMPOLINE sled_direct_list_trampoline, KIND_DIRECT
         .globl  sled_trampolines_end
         .hidden sled_trampolines_end
 sled_trampolines_end:

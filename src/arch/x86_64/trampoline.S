@@ -23,13 +23,19 @@
  *   callops   the site's literal;
  *   list      the list walker ops (walks every registered ops);
  *   dyntramp  the generated trampoline's descriptor (%r11), used only when
- *             it still matches the literal (see core/dyntramp.h). */
+ *             it still matches the literal (see core/dyntramp.h);
+ *   direct    the site's literal, like callops; before leaving the section
+ *             it reads the ops' direct trampoline (core/direct.h) into the
+ *             frame, and continues into it (jmp, the body slot on top of
+ *             the stack) instead of returning, when there is one. */
 #include "frame.h"
 #include "core/thread_state.h"
+#include "core/direct.h"
 
 #define KIND_CALLOPS 0
 #define KIND_LIST 1
 #define KIND_DYN 2
+#define KIND_DIRECT 3 /* callops, then on into the literal's direct trampoline */
 
 .macro SAVE_GPRS
         mov     %rdi, SLED_FRAME_RDI+0(%rsp)
@@ -123,7 +129,7 @@
          * reads as live: never as abandoned. */
         mov     %r11, SLED_FRAME_THREAD(%rsp)
         mov     %rsp, SLED_THREAD_ENTRY_SP(%r11) /* this frame: longjmp detection */
-.if \kind == KIND_CALLOPS
+.if \kind == KIND_CALLOPS || \kind == KIND_DIRECT
         mov     (%rdi), %rdx                    /* then read the ops */
 .elseif \kind == KIND_LIST
         lea     sled_list_walker_ops(%rip), %rdx
@@ -146,6 +152,13 @@
         call    *(%rdx)
         RESTORE_XMMS
 .Lleave\@:
+.if \kind == KIND_DIRECT
+        /* Still inside the section: the ops (a list ops) is alive. Its
+         * direct trampoline replaces it in the frame, for the exit. */
+        mov     SLED_FRAME_OPS(%rsp), %rdx
+        mov     SLED_OPS_DIRECT(%rdx), %rdx
+        mov     %rdx, SLED_FRAME_OPS(%rsp)
+.endif
         mov     SLED_FRAME_THREAD(%rsp), %r11
         incl    SLED_THREAD_GEN(%r11)
         movq    $0, SLED_THREAD_ENTRY_SP(%r11)  /* no recorded frame outside a section */
@@ -156,6 +169,8 @@
         mov     %rsp, %rdx                      /* regs */
 .if \kind == KIND_LIST
         mov     $1, %ecx                        /* walk every ops */
+.elseif \kind == KIND_DIRECT
+        mov     $2, %ecx                        /* the literal's ops, then its direct one */
 .else
         xor     %ecx, %ecx                      /* the literal's ops */
 .endif
@@ -164,9 +179,22 @@
         RESTORE_XMMS
 .Lreturn\@:
         RESTORE_GPRS
+.if \kind == KIND_DIRECT
+        /* Continue into the direct trampoline with the stack a direct call
+         * of it from the site has: the body slot on top. */
+        mov     SLED_FRAME_OPS(%rsp), %r11
+        add     $SLED_FRAME_SIZE, %rsp
+        .cfi_adjust_cfa_offset -SLED_FRAME_SIZE
+        test    %r11, %r11
+        jz      .Lbody\@
+        jmp     *%r11
+.Lbody\@:
+        ret
+.else
         add     $SLED_FRAME_SIZE, %rsp
         .cfi_adjust_cfa_offset -SLED_FRAME_SIZE
         ret
+.endif
         .cfi_endproc
         .size   \name, .-\name
 .endm
@@ -178,6 +206,7 @@ sled_trampolines_begin:
         TRAMPOLINE sled_callops_trampoline, KIND_CALLOPS
         TRAMPOLINE sled_list_trampoline, KIND_LIST
         TRAMPOLINE sled_dyntramp_body, KIND_DYN
+        TRAMPOLINE sled_direct_list_trampoline, KIND_DIRECT
         .globl  sled_trampolines_end
         .hidden sled_trampolines_end
 sled_trampolines_end:
