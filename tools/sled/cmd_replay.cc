@@ -35,7 +35,7 @@ const char *marker_name(uint32_t kind) {
   return "marker";
 }
 
-void replay(const TraceModel &m) {
+void replay(const TraceModel &m, const ReplayOptions &o) {
   struct Item {
     const ThreadCalls *t;
     const Line *l;
@@ -81,7 +81,7 @@ void run(const ReplayOptions &o) {
   for_each_process(o.dir, o.pid, [&](TraceModel &m, bool several) {
     if (several) std::printf("%s%s\n", first ? "" : "\n", process_heading(m).c_str());
     first = false;
-    replay(m);
+    replay(m, o);
   });
 }
 
