@@ -29,10 +29,12 @@
 //
 // fork without exec: with SLED_FOLLOW=1 the child records a trace of its
 // own into DIR/pid-<PID>/ (the recorder's start_after_fork: the parent's
-// options and running tracers). Otherwise the child stops tracing cleanly. It records nothing (the
-// recording switch is turned off in the child), writes nothing to the parent's trace directory, and
-// does not close the parent's session at its exit; the parent's trace is unaffected. Injections
-// stay active in the child (they are plain ops, not part of the recording).
+// options and running tracers), closed at the child's exit. Otherwise the
+// child stops tracing cleanly. It records nothing (the recording switch is
+// turned off in the child), writes nothing to the parent's trace
+// directory, and does not close the parent's session at its exit; the
+// parent's trace is unaffected. Injections stay active in the child (they
+// are plain ops, not part of the recording).
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/file.h>
