@@ -29,10 +29,12 @@
 //
 // fork without exec: with SLED_FOLLOW=1 the child records a trace of its
 // own into DIR/pid-<PID>/ (the recorder's start_after_fork: the parent's
-// options and running tracers). Otherwise the child stops tracing cleanly. It records nothing (the
-// recording switch is turned off in the child), writes nothing to the parent's trace directory, and
-// does not close the parent's session at its exit; the parent's trace is unaffected. Injections
-// stay active in the child (they are plain ops, not part of the recording).
+// options and running tracers), closed at the child's exit. Otherwise the
+// child stops tracing cleanly. It records nothing (the recording switch is
+// turned off in the child), writes nothing to the parent's trace
+// directory, and does not close the parent's session at its exit; the
+// parent's trace is unaffected. Injections stay active in the child (they
+// are plain ops, not part of the recording).
 //
 // Live control: the agent listens on a control socket (control_server.h,
 // docs/control.md) whatever SLED_* says, SLED_CONTROL=0 aside; without
@@ -48,6 +50,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 #include <string>
 
 #include "agent/agent_state.h"
@@ -100,6 +103,12 @@ std::string &base_dir() {
   return dir;
 }
 
+// The process whose constructor ran: a child forked without exec neither
+// takes the state's lock (the parent's listener may have held it at the
+// fork) nor closes anything of its parent's at its exit,
+// unless it follows the fork with a session of its own.
+pid_t g_loaded_in = 0;
+
 // The child is single-threaded: the state's lock is not taken (the parent's
 // listener may have held it at the fork).
 void on_fork_child() {
@@ -111,6 +120,10 @@ void on_fork_child() {
     if (err == 0) {
       s.owner = getpid();  // this session is the child's: closed at its exit
       s.dir = dir;
+      // finish() runs here then: with a lock of the child's own, never the
+      // copy a parent thread may have held at the fork.
+      new (&s.mu) std::mutex();
+      g_loaded_in = getpid();
       return;
     }
     say("sled: following fork into " + dir + ": " + sled_strerror(err) +
@@ -186,11 +199,6 @@ void start() {
         std::to_string(plan.injects.size()) + " injection(s)");
   }
 }
-
-// The process whose constructor ran: a child forked without exec neither
-// takes the state's lock (the parent's listener may have held it at the
-// fork) nor closes anything of its parent's at its exit.
-pid_t g_loaded_in = 0;
 
 void finish() {
   if (getpid() != g_loaded_in) return;

@@ -15,8 +15,11 @@ trap 'rm -rf "$tmp"' EXIT
 fails=0
 source <(sed -n -e '/^normalise() {/,/^}/p' -e '/^check() {/,/^}/p' "$here/golden.sh")
 eval "golden_$(declare -f normalise)"
+# (LeakSanitizer's note at the exit of a child forked from a threaded
+# process, under ASan, is not sled's output: dropped, as tests/agent does.)
 normalise() {
-  golden_normalise | sed -E -e 's/# process [0-9]+ thread [0-9]+/# process <pid> thread <tid>/' \
+  grep -Ev '^==[0-9]+==Running thread [0-9]+ was not suspended\. False leaks are possible\.$' |
+    golden_normalise | sed -E -e 's/# process [0-9]+ thread [0-9]+/# process <pid> thread <tid>/' \
     -e 's/# process [0-9]+/# process <pid>/' \
     -e 's/^follow_prog \[[0-9]+\](.*) [0-9]+$/follow_prog [<pid>]\1 <ns>/' \
     -e 's/processes: [0-9, ]+/processes: <pids>/'
