@@ -22,6 +22,9 @@ struct PatchCost {
   // registers / unregisters an ops that selects it; XRay patches /
   // unpatches its id.
   double toggle_on_ns = 0, toggle_off_ns = 0;
+  // The same patch-all figures in the calling thread's CPU time (a busy
+  // machine inflates wall times, and not equally for both tracers).
+  double first_cpu_ns = 0, later_cpu_ns = 0, unpatch_cpu_ns = 0;
 };
 
 struct SledFigures {

@@ -20,13 +20,15 @@ namespace {
 
 void empty_callback(uintptr_t, uintptr_t, sled_ops*, sled_regs*) {}
 
-// Times one call; *error set on failure.
+// Times one call (wall time; its CPU time in *cpu when given); *error set
+// on failure.
 template <class Fn>
-double timed(Fn&& fn, const char* what, std::string* error) {
-  uint64_t t0 = bench::now_ns();
+double timed(Fn&& fn, const char* what, std::string* error, double* cpu = nullptr) {
+  uint64_t c0 = bench::thread_cpu_ns(), t0 = bench::now_ns();
   int rc = fn();
-  uint64_t t1 = bench::now_ns();
+  uint64_t t1 = bench::now_ns(), c1 = bench::thread_cpu_ns();
   if (rc < 0 && error->empty()) *error = bench::sled_error(what, rc);
+  if (cpu) *cpu = static_cast<double>(c1 - c0);
   return static_cast<double>(t1 - t0);
 }
 
@@ -44,19 +46,27 @@ PatchCost patch_all(int reps, std::string* error) {
     *error = bench::sled_error(all.c_str(), rc);
     return cost;
   }
-  cost.first_ns = timed([&] { return sled_register_ops(&ops); }, "sled_register_ops", error);
-  std::vector<double> later, unpatch, one;
-  unpatch.push_back(timed(disable, "sled_unregister_ops", error));
+  cost.first_ns = timed([&] { return sled_register_ops(&ops); }, "sled_register_ops", error,
+                        &cost.first_cpu_ns);
+  std::vector<double> later, unpatch, one, later_cpu, unpatch_cpu;
+  double cpu = 0;
+  unpatch.push_back(timed(disable, "sled_unregister_ops", error, &cpu));
+  unpatch_cpu.push_back(cpu);
   for (int r = 0; r < reps && error->empty(); r++) {
     if (int rc = sled_set_filter(&ops, all.c_str(), 1); rc < 0) {
       *error = bench::sled_error(all.c_str(), rc);
       return cost;
     }
-    later.push_back(timed([&] { return sled_register_ops(&ops); }, "sled_register_ops", error));
-    unpatch.push_back(timed(disable, "sled_unregister_ops", error));
+    later.push_back(
+        timed([&] { return sled_register_ops(&ops); }, "sled_register_ops", error, &cpu));
+    later_cpu.push_back(cpu);
+    unpatch.push_back(timed(disable, "sled_unregister_ops", error, &cpu));
+    unpatch_cpu.push_back(cpu);
   }
   cost.later_ns = bench::median(later);
   cost.unpatch_ns = bench::median(unpatch);
+  cost.later_cpu_ns = bench::median(later_cpu);
+  cost.unpatch_cpu_ns = bench::median(unpatch_cpu);
 
   bench::OpsGroup group;
   if (group.add(bench::in_module("gen_0", m).c_str()) < 0) {

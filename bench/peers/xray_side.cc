@@ -18,12 +18,14 @@ namespace {
 
 void empty_handler(int32_t, XRayEntryType) {}
 
+// Wall time; the call's CPU time in *cpu when given.
 template <class Fn>
-double timed(Fn&& fn, const char* what, std::string* error) {
-  uint64_t t0 = bench::now_ns();
+double timed(Fn&& fn, const char* what, std::string* error, double* cpu = nullptr) {
+  uint64_t c0 = bench::thread_cpu_ns(), t0 = bench::now_ns();
   XRayPatchingStatus status = fn();
-  uint64_t t1 = bench::now_ns();
+  uint64_t t1 = bench::now_ns(), c1 = bench::thread_cpu_ns();
   if (status != SUCCESS && error->empty()) *error = bench::strf("%s: status %d", what, status);
+  if (cpu) *cpu = static_cast<double>(c1 - c0);
   return static_cast<double>(t1 - t0);
 }
 
@@ -41,17 +43,24 @@ XRayFigures measure_xray(int reps, double target_ms) {
   f.entry_exit.off = bench::ns_per_call(all, reps, target_ms);
   f.entry_only.off = bench::ns_per_call(entry, reps, target_ms);
 
-  f.patch.first_ns = timed([] { return __xray_patch(); }, "__xray_patch", &f.error);
+  f.patch.first_ns =
+      timed([] { return __xray_patch(); }, "__xray_patch", &f.error, &f.patch.first_cpu_ns);
   f.entry_exit.on = bench::ns_per_call(all, reps, target_ms);
   f.entry_only.on = bench::ns_per_call(entry, reps, target_ms);
-  std::vector<double> later, unpatch, one;
-  unpatch.push_back(timed([] { return __xray_unpatch(); }, "__xray_unpatch", &f.error));
+  std::vector<double> later, unpatch, one, later_cpu, unpatch_cpu;
+  double cpu = 0;
+  unpatch.push_back(timed([] { return __xray_unpatch(); }, "__xray_unpatch", &f.error, &cpu));
+  unpatch_cpu.push_back(cpu);
   for (int r = 0; r < reps && f.error.empty(); r++) {
-    later.push_back(timed([] { return __xray_patch(); }, "__xray_patch", &f.error));
-    unpatch.push_back(timed([] { return __xray_unpatch(); }, "__xray_unpatch", &f.error));
+    later.push_back(timed([] { return __xray_patch(); }, "__xray_patch", &f.error, &cpu));
+    later_cpu.push_back(cpu);
+    unpatch.push_back(timed([] { return __xray_unpatch(); }, "__xray_unpatch", &f.error, &cpu));
+    unpatch_cpu.push_back(cpu);
   }
   f.patch.later_ns = bench::median(later);
   f.patch.unpatch_ns = bench::median(unpatch);
+  f.patch.later_cpu_ns = bench::median(later_cpu);
+  f.patch.unpatch_cpu_ns = bench::median(unpatch_cpu);
 
   for (int i = 1; i <= 15 * reps && f.error.empty(); i++) {
     auto id = static_cast<int32_t>(1 + (12345 + 7919 * static_cast<size_t>(i)) % f.patch.functions);
