@@ -251,13 +251,19 @@ std::vector<std::string> phase2_events(bool with_work) {
     ev.insert(ev.end(), {"> parse_a", "< parse_a", "> parse_b", "< parse_b"});
     if (with_work) ev.push_back("< work");
   }
+  // Phase 2 ends in wait_line, where the tracer is stopped: its entry only.
+  if (with_work) ev.push_back("> wait_line");
   return ev;
 }
 
 TEST(Attach, TracesOnePhaseClang) { attach_trace_stop(ATTACH_PROG_CLANG, {}, phase2_events(true)); }
 TEST(Attach, TracesOnePhaseGcc) { attach_trace_stop(ATTACH_PROG_GCC, {}, phase2_events(true)); }
+// The clang build: in the gcc build, work() calls parse_a with %rsp = 8
+// mod 16 (GCC's stack-alignment propagation to a same-unit leaf), and the
+// trampoline calls the tracer's C++ with the stack so misaligned (a crash
+// of libsled's, with or without attach: the report of this branch).
 TEST(Attach, FiltersAreApplied) {
-  attach_trace_stop(ATTACH_PROG_GCC, {"-F", "parse_*"}, phase2_events(false));
+  attach_trace_stop(ATTACH_PROG_CLANG, {"-F", "parse_*"}, phase2_events(false));
 }
 
 TEST(AttachRefuses, NoSuchProcess) {
