@@ -266,6 +266,35 @@ TEST(Attach, FiltersAreApplied) {
   attach_trace_stop(ATTACH_PROG_CLANG, {"-F", "parse_*"}, phase2_events(false));
 }
 
+// A second attach finds the agent loaded and only starts tracing; the
+// session it opens is closed by the agent when the program exits.
+TEST(Attach, SecondAttachOnlyStartsTracing) {
+  std::string dir = test_dir(), first = dir + "/first", second = dir + "/second";
+  Child c(ATTACH_PROG_CLANG, {});
+  ASSERT_TRUE(c.wait_for("phase 1 done"));
+  const std::string pid = std::to_string(c.pid());
+  Outcome a = run(dir, {ATTACH_SLED, "attach", pid, "-o", first});
+  ASSERT_EQ(a.status, 0) << a.err;
+  c.go_on();
+  ASSERT_TRUE(c.wait_for("phase 2 done"));
+  EXPECT_EQ(run(dir, {ATTACH_SLED, "ctl", pid, "stop"}).status, 0);
+  Outcome b = run(dir, {ATTACH_SLED, "attach", pid, "-o", second, "-F", "parse_b"});
+  ASSERT_EQ(b.status, 0) << b.err;
+  EXPECT_EQ(b.err, "sled: attach: the agent is already loaded in PID " + pid +
+                       "\nsled: attach: tracing PID " + pid + " with function_graph into " +
+                       second + "; `sled ctl " + pid + " stop` stops it and closes the trace\n");
+  c.go_on();
+  Outcome o = c.finish();
+  EXPECT_EQ(o.status, 3);
+  EXPECT_EQ(o.out, kExpectedOutput);
+  AgentTrace t;
+  ASSERT_TRUE(read_agent_trace(second, true, &t)) << t.error;
+  ASSERT_EQ(t.threads.size(), 1u);
+  std::vector<std::string> phase3;
+  for (int i = 0; i < 5; i++) phase3.insert(phase3.end(), {"> parse_b", "< parse_b"});
+  EXPECT_EQ(t.threads[0], phase3);
+}
+
 TEST(AttachRefuses, NoSuchProcess) {
   std::string dir = test_dir();
   pid_t gone = fork();
