@@ -143,7 +143,7 @@ class Child {
   bool reaped_ = false;
 };
 
-const char *const kExpectedOutput = "phase 1 done\nphase 2 done\nresult 256\n";
+const char *const kExpectedOutput = "phase 1 done\nphase 2 done\nresult 904\n";
 
 // The whole run without sled: what every attached run must print.
 TEST(Attach, ProgramAloneOutput) {
@@ -191,11 +191,16 @@ TEST(Attach, RewritesGccEntriesOnly) {
     Outcome a = run(dir, {ATTACH_SLED, "attach", std::to_string(c.pid()), "--load-only"});
     EXPECT_EQ(a.status, 0) << a.err;
     bool gcc = std::string(prog) == ATTACH_PROG_GCC;
-    // parse_a, parse_b, work, spin, second_thread, wait_line, main.
-    EXPECT_NE(a.err.find(gcc ? "; 7 sites, 7 GCC entries rewritten as one NOP"
-                             : "; 7 sites, 0 GCC entries rewritten as one NOP"),
-              std::string::npos)
+    // Every site of the gcc build is rewritten, none of the clang build's.
+    size_t sites = 0, rewritten = 0;
+    size_t at = a.err.find("); ");
+    ASSERT_NE(at, std::string::npos) << a.err;
+    ASSERT_EQ(
+        sscanf(a.err.c_str() + at, "); %zu sites, %zu GCC entries rewritten", &sites, &rewritten),
+        2)
         << a.err;
+    EXPECT_GE(sites, 4u) << a.err;  // parse_a, parse_b, work, spin at least
+    EXPECT_EQ(rewritten, gcc ? sites : 0) << a.err;
     c.go_on();
     ASSERT_TRUE(c.wait_for("phase 2 done"));
     c.go_on();
@@ -203,6 +208,91 @@ TEST(Attach, RewritesGccEntriesOnly) {
     EXPECT_EQ(o.status, 3);
     EXPECT_EQ(o.out, kExpectedOutput);
   }
+}
+
+// The whole story: attach while phase 1 waits, trace phase 2 with
+// function_graph, stop, let phase 3 run untraced. The trace holds exactly
+// phase 2's calls; output and exit status are those of a run alone.
+void attach_trace_stop(const char *prog, const std::vector<std::string> &extra,
+                       const std::vector<std::string> &expected_events) {
+  std::string dir = test_dir(), trace = dir + "/trace";
+  Child c(prog, {});
+  ASSERT_TRUE(c.wait_for("phase 1 done"));
+  std::vector<std::string> argv{
+      ATTACH_SLED, "attach", std::to_string(c.pid()), "-t", "function_graph", "-o", trace};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  Outcome a = run(dir, argv);
+  ASSERT_EQ(a.status, 0) << a.err;
+  EXPECT_NE(a.err.find("sled: attach: tracing PID " + std::to_string(c.pid()) +
+                       " with function_graph into " + trace + "; `sled ctl " +
+                       std::to_string(c.pid()) + " stop` stops it and closes the trace\n"),
+            std::string::npos)
+      << a.err;
+  c.go_on();
+  ASSERT_TRUE(c.wait_for("phase 2 done"));
+  Outcome s = run(dir, {ATTACH_SLED, "ctl", std::to_string(c.pid()), "stop"});
+  EXPECT_EQ(s.status, 0) << s.err;
+  EXPECT_NE(s.out.find("closed " + trace), std::string::npos) << s.out;
+  c.go_on();
+  Outcome o = c.finish();
+  EXPECT_EQ(o.status, 3);
+  EXPECT_EQ(o.out, kExpectedOutput);
+  AgentTrace t;
+  ASSERT_TRUE(read_agent_trace(trace, true, &t)) << t.error;
+  ASSERT_EQ(t.threads.size(), 1u);
+  EXPECT_EQ(t.threads[0], expected_events) << prog;
+  EXPECT_EQ(t.lost, 0u);
+}
+
+std::vector<std::string> phase2_events(bool with_work) {
+  std::vector<std::string> ev;
+  for (int i = 0; i < 4; i++) {
+    if (with_work) ev.push_back("> work");
+    ev.insert(ev.end(), {"> parse_a", "< parse_a", "> parse_b", "< parse_b"});
+    if (with_work) ev.push_back("< work");
+  }
+  // Phase 2 ends in wait_line, where the tracer is stopped: its entry only.
+  if (with_work) ev.push_back("> wait_line");
+  return ev;
+}
+
+TEST(Attach, TracesOnePhaseClang) { attach_trace_stop(ATTACH_PROG_CLANG, {}, phase2_events(true)); }
+TEST(Attach, TracesOnePhaseGcc) { attach_trace_stop(ATTACH_PROG_GCC, {}, phase2_events(true)); }
+// The clang build: in the gcc build, work() calls parse_a with %rsp = 8
+// mod 16 (GCC's stack-alignment propagation to a same-unit leaf), and the
+// trampoline calls the tracer's C++ with the stack so misaligned (a crash
+// of libsled's, with or without attach: the report of this branch).
+TEST(Attach, FiltersAreApplied) {
+  attach_trace_stop(ATTACH_PROG_CLANG, {"-F", "parse_*"}, phase2_events(false));
+}
+
+// A second attach finds the agent loaded and only starts tracing; the
+// session it opens is closed by the agent when the program exits.
+TEST(Attach, SecondAttachOnlyStartsTracing) {
+  std::string dir = test_dir(), first = dir + "/first", second = dir + "/second";
+  Child c(ATTACH_PROG_CLANG, {});
+  ASSERT_TRUE(c.wait_for("phase 1 done"));
+  const std::string pid = std::to_string(c.pid());
+  Outcome a = run(dir, {ATTACH_SLED, "attach", pid, "-o", first});
+  ASSERT_EQ(a.status, 0) << a.err;
+  c.go_on();
+  ASSERT_TRUE(c.wait_for("phase 2 done"));
+  EXPECT_EQ(run(dir, {ATTACH_SLED, "ctl", pid, "stop"}).status, 0);
+  Outcome b = run(dir, {ATTACH_SLED, "attach", pid, "-o", second, "-F", "parse_b"});
+  ASSERT_EQ(b.status, 0) << b.err;
+  EXPECT_EQ(b.err, "sled: attach: the agent is already loaded in PID " + pid +
+                       "\nsled: attach: tracing PID " + pid + " with function_graph into " +
+                       second + "; `sled ctl " + pid + " stop` stops it and closes the trace\n");
+  c.go_on();
+  Outcome o = c.finish();
+  EXPECT_EQ(o.status, 3);
+  EXPECT_EQ(o.out, kExpectedOutput);
+  AgentTrace t;
+  ASSERT_TRUE(read_agent_trace(second, true, &t)) << t.error;
+  ASSERT_EQ(t.threads.size(), 1u);
+  std::vector<std::string> phase3;
+  for (int i = 0; i < 5; i++) phase3.insert(phase3.end(), {"> parse_b", "< parse_b"});
+  EXPECT_EQ(t.threads[0], phase3);
 }
 
 TEST(AttachRefuses, NoSuchProcess) {

@@ -12,6 +12,7 @@
 
 #include "attach/inject.h"
 #include "commands.h"
+#include "ctl_client.h"
 
 namespace sled::cli {
 namespace {
@@ -42,6 +43,45 @@ std::string agent_file() {
   return SLED_AGENT_INSTALLED;
 }
 
+std::string joined(const std::vector<std::string> &v) {
+  std::string out;
+  for (const std::string &s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+// The control step: one `start` request per tracer over the agent's
+// socket (docs/control.md), the session's settings with the first.
+void start_tracing(const AttachOptions &o) {
+  std::error_code ec;
+  std::string dir = std::filesystem::absolute(o.output, ec).string();
+  std::vector<std::string> tracers = CLI::detail::split(o.tracer, ',');
+  for (size_t i = 0; i < tracers.size(); i++) {
+    std::string request = "start " + tracers[i];
+    if (!o.filters.empty()) request += " filter=" + joined(o.filters);
+    if (!o.notrace.empty()) request += " notrace=" + joined(o.notrace);
+    if (i == 0) {
+      request += " dir=" + dir;
+      if (!o.buffer_size.empty()) request += " buffer=" + o.buffer_size;
+    }
+    if (!o.options.empty()) request += " " + o.options;
+    CtlReply reply;
+    std::string error;
+    if (!ctl_call(o.pid, request, &reply, &error)) {
+      fail(1, "attach: the agent is loaded but its control socket does not answer: " + error);
+      return;
+    }
+    if (!reply.ok) {
+      fail(1, fmt::format("attach: the agent is loaded but refused to start {}: {}", tracers[i],
+                          reply.error));
+      return;
+    }
+  }
+  std::fprintf(stderr,
+               "sled: attach: tracing PID %d with %s into %s; `sled ctl %d stop` stops it and "
+               "closes the trace\n",
+               o.pid, o.tracer.c_str(), dir.c_str(), o.pid);
+}
+
 void run(AttachOptions &o) {
   std::string agent = o.agent.empty() ? agent_file() : o.agent;
   std::error_code ec;
@@ -65,6 +105,7 @@ void run(AttachOptions &o) {
                  "GCC entries rewritten as one NOP\n",
                  o.pid, r.thread, r.sites, r.normalized);
   if (o.load_only) return;
+  start_tracing(o);
 }
 
 }  // namespace

@@ -39,14 +39,24 @@
         .hidden sled_graph_return_handler
         .type   sled_graph_return_handler, @function
 sled_graph_return_handler:
+        /* %rsp is where the caller had it at its call, which is not always
+         * 16-byte aligned: GCC calls a leaf function of the same unit that
+         * needs no alignment with %rsp = 8 mod 16 (its stack-alignment
+         * propagation). The C++ below needs the ABI's alignment: align,
+         * and keep the entry %rsp (the key) in %rbp, callee-saved. */
+        push    %rbp
+        .cfi_adjust_cfa_offset 8
+        .cfi_offset %rbp, -8
+        mov     %rsp, %rbp
+        .cfi_def_cfa_register %rbp
+        and     $-16, %rsp
         sub     $SLED_FRAME_SIZE, %rsp
-        .cfi_adjust_cfa_offset SLED_FRAME_SIZE
         mov     %rax, SLED_FRAME_RDI+48(%rsp)
         mov     %rdx, SLED_FRAME_RDI+16(%rsp)
         movups  %xmm0, SLED_FRAME_XMM0+0*16(%rsp)
         movups  %xmm1, SLED_FRAME_XMM0+1*16(%rsp)
         mov     %rsp, %rdi                      /* frame */
-        lea     SLED_FRAME_SIZE(%rsp), %rsi     /* key */
+        lea     8(%rbp), %rsi                   /* key: %rsp at entry */
         xor     %edx, %edx                      /* returned, not unwound */
         call    sled_graph_leave
         mov     %rax, %r11                      /* the real return address */
@@ -54,8 +64,10 @@ sled_graph_return_handler:
         mov     SLED_FRAME_RDI+16(%rsp), %rdx
         movups  SLED_FRAME_XMM0+0*16(%rsp), %xmm0
         movups  SLED_FRAME_XMM0+1*16(%rsp), %xmm1
-        add     $SLED_FRAME_SIZE, %rsp
-        .cfi_adjust_cfa_offset -SLED_FRAME_SIZE
+        mov     %rbp, %rsp
+        pop     %rbp
+        .cfi_def_cfa %rsp, 0
+        .cfi_same_value %rbp
         jmp     *%r11
         .cfi_endproc
         .size   sled_graph_return_handler, .-sled_graph_return_handler
