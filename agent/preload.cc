@@ -23,6 +23,12 @@
 // running trace. Known gap: a descendant that starts after the first
 // process exited owns DIR again (a daemon's re-exec replaces the trace).
 //
+// Live control: the agent listens on a control socket (control_server.h,
+// docs/control.md) whatever SLED_* says, SLED_CONTROL=0 aside; without
+// SLED_TRACER (`sled attach` loads the agent that way) it starts idle: the
+// socket only, no session, nothing patched. What it runs is kept in
+// agent_state.h for the control verbs.
+//
 // fork without exec: the child stops tracing cleanly. It records nothing (the recording
 // switch is turned off in the child), writes nothing to the parent's trace
 // directory, and does not close the parent's session at its exit; the
@@ -39,15 +45,13 @@
 #include <cstdlib>
 #include <string>
 
+#include "agent/agent_state.h"
+#include "agent/control_server.h"
 #include "agent/env_config.h"
 #include "sled/trace.h"
 
 namespace sled::agent {
 namespace {
-
-bool g_session_open = false;
-bool g_verbose = false;
-pid_t g_owner = 0;  // the process that opened the session
 
 void say(const std::string &line) {
   // One write: the line is not interleaved with the program's stderr.
@@ -68,19 +72,26 @@ std::string own_directory(const std::string &dir) {
   return dir + "/pid-" + std::to_string(getpid());
 }
 
+// Start-up runs before the listener thread exists: no lock needed there.
 void undo() {
+  AgentState &s = agent_state();
   sled_inject_clear();
-  if (g_session_open) {
+  if (s.session_open) {
     sled_trigger_clear();
     sled_trace_close();
-    g_session_open = false;
+    s.session_open = false;
+    s.tracers.clear();
   }
 }
 
+// The child is single-threaded: the state's lock is not taken (the parent's
+// listener may have held it at the fork).
 void on_fork_child() {
-  if (!g_session_open) return;
+  AgentState &s = agent_state();
+  if (!s.session_open) return;
   sled_trace_off();
-  g_session_open = false;  // the parent's: never closed from here
+  s.session_open = false;  // the parent's: never closed from here
+  s.tracers.clear();
 }
 
 void start() {
@@ -90,7 +101,8 @@ void start() {
     say(error_line(error));
     return;
   }
-  g_verbose = plan.verbose;
+  AgentState &s = agent_state();
+  s.verbose = plan.verbose;
   if (plan.empty()) return;
   auto failed = [&](const std::string &what, int err) {
     const char *detail = sled_trace_last_error();
@@ -107,13 +119,14 @@ void start() {
     if (int err = sled_trace_open(plan.open_options.c_str())) {
       return failed("cannot open the trace (" + plan.open_options + ")", err);
     }
-    g_session_open = true;
-    g_owner = getpid();
-    pthread_atfork(nullptr, nullptr, on_fork_child);
+    s.session_open = true;
+    s.owner = getpid();
+    s.dir = absolute_dir(plan.dir);
   }
   for (const TracerPlan &t : plan.tracers) {
     if (int err = sled_tracer_start(t.name.c_str(), t.options.c_str()))
       return failed("SLED_TRACER=" + t.name + " (options '" + t.options + "')", err);
+    s.tracers.push_back(running_tracer(t.name, t.options));
   }
   for (const std::string &spec : plan.triggers) {
     if (int err = sled_trigger_add(spec.c_str())) return failed("SLED_TRIGGER='" + spec + "'", err);
@@ -121,7 +134,7 @@ void start() {
   for (const std::string &spec : plan.injects) {
     if (int err = sled_inject_add(spec.c_str())) return failed("SLED_INJECT='" + spec + "'", err);
   }
-  if (g_verbose) {
+  if (s.verbose) {
     std::string names;
     for (const TracerPlan &t : plan.tracers) names += (names.empty() ? "" : ",") + t.name;
     say("sled: tracing " + (names.empty() ? std::string("nothing") : names) +
@@ -130,15 +143,26 @@ void start() {
   }
 }
 
+// The process whose constructor ran: a child forked without exec neither
+// takes the state's lock (the parent's listener may have held it at the
+// fork) nor closes anything of its parent's at its exit.
+pid_t g_loaded_in = 0;
+
 void finish() {
-  if (!g_session_open || getpid() != g_owner) return;
-  g_session_open = false;
+  if (getpid() != g_loaded_in) return;
+  AgentState &s = agent_state();
+  std::lock_guard lock(s.mu);  // waits for a control request being served
+  s.exiting = true;
+  control_stop();
+  if (!s.session_open || getpid() != s.owner) return;
+  s.session_open = false;
+  s.tracers.clear();
   sled_trace_stats st{};
   sled_trace_get_stats(&st);
   int err = sled_trace_close();
   if (err && err != -ENOTCONN)  // -ENOTCONN: the program closed it itself
     say(std::string("sled: closing the trace: ") + sled_trace_last_error());
-  else if (g_verbose)
+  else if (s.verbose)
     say("sled: " + std::to_string(st.events) + " events, " + std::to_string(st.lost) + " lost, " +
         std::to_string(st.threads) + " thread(s)");
 }
@@ -149,10 +173,18 @@ void finish() {
 // The constructor and destructor catch everything: nothing may escape into
 // the program's start-up or exit.
 __attribute__((constructor)) static void sled_preload_start() {
+  sled::agent::g_loaded_in = getpid();
   try {
     sled::agent::start();
   } catch (...) {
     sled::agent::say("sled: out of memory at start-up, tracing disabled");
+  }
+  try {
+    // Once, for sessions the environment or the control socket opens.
+    pthread_atfork(nullptr, nullptr, sled::agent::on_fork_child);
+    sled::agent::control_start();
+  } catch (...) {
+    sled::agent::say("sled: out of memory at start-up, control socket off");
   }
 }
 

@@ -20,6 +20,7 @@ SLED_DEPS=(
   gdb                            # tests/robust/signals: patching under a debugger
   libcli11-dev libfmt-dev nlohmann-json3-dev   # the sled command (tools/sled)
   libdw-dev                      # the sled command: DWARF arguments and source lines
+  tmux                           # tests/ctl: sled top in a terminal
   chromium                       # tests/cli: the flame graph in a headless browser
 )
 # The aarch64 cross build and qemu-user (the arm64 configuration of

@@ -36,8 +36,10 @@ int stop() {
   return rc;
 }
 
+sled_ops *ops() { return &g_ops; }
+
 }  // namespace
 
-const Tracer function_tracer = {"function", start, stop, nullptr};
+const Tracer function_tracer = {"function", start, stop, nullptr, ops};
 
 }  // namespace sled::tracers

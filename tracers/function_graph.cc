@@ -105,8 +105,10 @@ int stop() {
   return rc;
 }
 
+sled_ops *ops() { return &g_gops.ops; }
+
 }  // namespace
 
-const Tracer function_graph_tracer = {"function_graph", start, stop, k_keys};
+const Tracer function_graph_tracer = {"function_graph", start, stop, k_keys, ops};
 
 }  // namespace sled::tracers

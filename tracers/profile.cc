@@ -222,10 +222,13 @@ const char *const kExtraKeys[] = {nullptr};
 
 }  // namespace
 
+sled_ops *ops() { return &g_gops.ops; }
+
 }  // namespace sled::tracers::profile
 
 namespace sled::tracers {
-const Tracer profile_tracer = {"profile", profile::start, profile::stop, profile::kExtraKeys};
+const Tracer profile_tracer = {"profile", profile::start, profile::stop, profile::kExtraKeys,
+                               profile::ops};
 }  // namespace sled::tracers
 
 extern "C" int sled_profile_read(int (*fn)(const sled_profile_entry *e, void *arg), void *arg) try {

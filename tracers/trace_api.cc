@@ -235,6 +235,33 @@ int sled_tracer_stop(const char *tracer) try {
 }
 SLED_TRACE_CATCH(-ENOMEM)
 
+// Both live set changes: the running tracer's ops, sled_set_filter's rules.
+static int set_tracer_patterns(const char *call, const char *tracer, const char *patterns,
+                               int (*set)(sled_ops *, const char *, int)) {
+  SLED_TRACE_ENTER(call);
+  if (!tracer) return fail(-EINVAL, std::string(call) + ": no tracer named (NULL)");
+  int index = find_tracer(tracer);
+  if (index < 0)
+    return fail(-EINVAL, std::string(call) + ": unknown tracer '" + tracer +
+                             "' (known: " + tracer_names() + ")");
+  std::lock_guard lock(g_mu);
+  if (!g_running[index])
+    return fail(-ENOENT, std::string(call) + ": " + tracer + " is not running");
+  int rc = set(tracer_table[index]->ops(), patterns ? patterns : "", 1);
+  if (rc < 0) return fail(rc, std::string(call) + ": " + sled_last_error());
+  return 0;
+}
+
+int sled_tracer_set_filter(const char *tracer, const char *patterns) try {
+  return set_tracer_patterns("sled_tracer_set_filter", tracer, patterns, sled_set_filter);
+}
+SLED_TRACE_CATCH(-ENOMEM)
+
+int sled_tracer_set_notrace(const char *tracer, const char *patterns) try {
+  return set_tracer_patterns("sled_tracer_set_notrace", tracer, patterns, sled_set_notrace);
+}
+SLED_TRACE_CATCH(-ENOMEM)
+
 int sled_trigger_add(const char *spec) try {
   SLED_TRACE_ENTER("sled_trigger_add");
   if (!spec) return fail(-EINVAL, "sled_trigger_add: no spec (NULL)");

@@ -7,6 +7,8 @@
 #include <map>
 #include <string>
 
+#include "sled/sled.h"
+
 namespace sled::tracers {
 
 // Parsed "key=value" words of sled_tracer_start's options. Every tracer
@@ -21,6 +23,9 @@ struct Tracer {
   int (*stop)();
   // The option keys start accepts besides filter and notrace (nullptr-ended).
   const char *const *extra_keys;
+  // The ops whose filter and notrace sets sled_tracer_set_filter changes
+  // while the tracer runs.
+  sled_ops *(*ops)();
 };
 
 // Defined by each tracer's file.

@@ -53,6 +53,13 @@ SLED_API int sled_trace_off(void);
  * The profile tracer's tables are written to the trace at close. */
 SLED_API int sled_tracer_start(const char *tracer, const char *options);
 SLED_API int sled_tracer_stop(const char *tracer);
+/* Changes a running tracer's filter or notrace set live (sled_set_filter
+ * with reset on its ops): PATTERNS as in filter= (commas or spaces); "" or
+ * NULL clears the set. -ENOENT if the tracer is not running or a pattern
+ * matches no function, -EINVAL if one is malformed: the set is then
+ * unchanged. */
+SLED_API int sled_tracer_set_filter(const char *tracer, const char *patterns);
+SLED_API int sled_tracer_set_notrace(const char *tracer, const char *patterns);
 
 /* Triggers, like ftrace's function probes: "PATTERN:ACTION[:COUNT]" with
  * ACTION traceon | traceoff | stacktrace | snapshot; COUNT limits how many

@@ -11,6 +11,8 @@ void add_replay(CLI::App &app);
 void add_export(CLI::App &app);
 void add_flamegraph(CLI::App &app);
 void add_sites(CLI::App &app);
+void add_ctl(CLI::App &app);
+void add_top(CLI::App &app);
 // Exit status of the subcommand that ran (set by its callback).
 int &exit_status();
 // Prints "sled: <message>" on stderr and returns `status`.

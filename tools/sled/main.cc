@@ -34,6 +34,8 @@ int main(int argc, char **argv) {
   add_export(app);
   add_flamegraph(app);
   add_sites(app);
+  add_ctl(app);
+  add_top(app);
   app.parse_complete_callback([&] {
     set_color(color == "always"  ? ColorMode::always
               : color == "never" ? ColorMode::never
