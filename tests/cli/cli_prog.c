@@ -1,10 +1,12 @@
 /* cli_prog.c — the program of the sled command's golden tests: a fixed
  * sequence of calls (nesting, a leaf called several times, recursion that
  * is not a tail call, arguments and a return value to capture), and an
- * exit status chosen by the first argument. Instrumented, not linked with
- * sled. */
+ * exit status chosen by the first argument. With a second argument, it
+ * waits for that file to exist before it exits (a live process for `sled
+ * sites PID`). Instrumented, not linked with sled. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define NOINLINE __attribute__((noinline))
 
@@ -27,5 +29,7 @@ int main(int argc, char **argv) {
   int d = depth(3);
   long s = add3(1, 2, 39);
   printf("middle=%d depth=%d add3=%ld\n", m, d, s);
+  fflush(stdout);
+  for (int i = 0; argc > 2 && access(argv[2], F_OK) != 0 && i < 3000; i++) usleep(10000);
   return status;
 }

@@ -78,5 +78,30 @@ check sites_wrong_flags "$sled" sites "$flags5_prog"
 check sites_wrong_flags_summary "$sled" sites --summary "$flags5_prog"
 check err_sites_plain "$sled" sites true
 check err_sites_no_pid "$sled" sites 999999999
+# sites PID: live states from the agent's control socket, and a process
+# without an agent (the files its maps name, state unknown).
+child_of() {  # the pid of $1's child, once it exists
+  local c i
+  for i in $(seq 500); do
+    c=$(cat "/proc/$1/task/$1/children" 2>/dev/null | awk '{print $1}')
+    [[ -n $c ]] && { echo "$c"; return; }
+    sleep 0.01
+  done
+}
+"$sled" record -o t9 -F 'leaf' -- "$prog" 0 "$tmp/go" >/dev/null 2>&1 &
+rec=$!
+pid=$(child_of "$rec")
+for i in $(seq 500); do
+  "$sled" ctl "$pid" list >/dev/null 2>&1 && break
+  sleep 0.01
+done
+check sites_pid "$sled" sites "$pid"
+check sites_pid_summary "$sled" sites --summary "$pid"
+touch "$tmp/go" && wait "$rec"
+"$prog" 0 "$tmp/go2" >/dev/null &
+plain=$!
+sleep 0.2
+check sites_pid_no_agent "$sled" sites "$plain"
+touch "$tmp/go2" && wait "$plain"
 extra_sed=()
 exit $((fails > 0))
