@@ -70,7 +70,7 @@ check nodebug_graph "$sled" --color=never graph -d t7 --srcline
 # A program without patchable functions: refused before it runs.
 check err_not_instrumented "$sled" record -o t8 -- true
 # sites: the program's patchable functions (addresses vary with the build).
-extra_sed=(-e 's/ 0x[0-9a-f]+  / <addr>  /')
+extra_sed=(-e 's/ +0x[0-9a-f]+  /  <addr>  /')
 check sites "$sled" sites "$prog"
 check sites_summary "$sled" sites --summary "$args_prog"
 check sites_gcc "$sled" sites "$gcc_prog"
