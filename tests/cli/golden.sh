@@ -70,7 +70,7 @@ check nodebug_graph "$sled" --color=never graph -d t7 --srcline
 # A program without patchable functions: refused before it runs.
 check err_not_instrumented "$sled" record -o t8 -- true
 # sites: the program's patchable functions (addresses vary with the build).
-extra_sed=(-e 's/ 0x[0-9a-f]+  / <addr>  /')
+extra_sed=(-e 's/ +0x[0-9a-f]+  /  <addr>  /')
 check sites "$sled" sites "$prog"
 check sites_summary "$sled" sites --summary "$args_prog"
 check sites_gcc "$sled" sites "$gcc_prog"
@@ -78,5 +78,30 @@ check sites_wrong_flags "$sled" sites "$flags5_prog"
 check sites_wrong_flags_summary "$sled" sites --summary "$flags5_prog"
 check err_sites_plain "$sled" sites true
 check err_sites_no_pid "$sled" sites 999999999
+# sites PID: live states from the agent's control socket, and a process
+# without an agent (the files its maps name, state unknown).
+child_of() {  # the pid of $1's child, once it exists
+  local c i
+  for i in $(seq 500); do
+    c=$(cat "/proc/$1/task/$1/children" 2>/dev/null | awk '{print $1}')
+    [[ -n $c ]] && { echo "$c"; return; }
+    sleep 0.01
+  done
+}
+"$sled" record -o t9 -F 'leaf' -- "$prog" 0 0 "$tmp/go" >/dev/null 2>&1 &
+rec=$!
+pid=$(child_of "$rec")
+for i in $(seq 500); do
+  "$sled" ctl "$pid" list >/dev/null 2>&1 && break
+  sleep 0.01
+done
+check sites_pid "$sled" sites "$pid"
+check sites_pid_summary "$sled" sites --summary "$pid"
+touch "$tmp/go" && wait "$rec"
+"$prog" 0 0 "$tmp/go2" >/dev/null &
+plain=$!
+sleep 0.2
+check sites_pid_no_agent "$sled" sites "$plain"
+touch "$tmp/go2" && wait "$plain"
 extra_sed=()
 exit $((fails > 0))

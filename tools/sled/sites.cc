@@ -154,6 +154,16 @@ const char *refusal_name(int refusal) {
   return "unknown";
 }
 
+int refusal_from_name(const std::string &name) {
+  for (int r = SLED_SITE_BAD_BYTES; r <= SLED_SITE_TEXT_LOCKED; r++) {
+    std::string n = refusal_name(r);
+    for (char &c : n)
+      if (c == '-') c = '_';
+    if (n == name) return r;
+  }
+  return SLED_SITE_OK;
+}
+
 // The runtime's wording (src/core/api.cc), shortened where it explains.
 const char *refusal_text(int refusal) {
   switch (refusal) {
@@ -204,8 +214,10 @@ std::string read_file_sites(const std::string &path, ModuleSites *out) {
   if (elf_getphdrnum(h.elf, &phnum) == 0)
     for (size_t i = 0; i < phnum; i++) {
       GElf_Phdr ph;
-      if (gelf_getphdr(h.elf, static_cast<int>(i), &ph) && ph.p_type == PT_LOAD)
+      if (gelf_getphdr(h.elf, static_cast<int>(i), &ph) && ph.p_type == PT_LOAD) {
+        if (segs.empty() || ph.p_vaddr < out->min_vaddr) out->min_vaddr = ph.p_vaddr;
         segs.push_back({ph.p_vaddr, ph.p_offset, ph.p_filesz, (ph.p_flags & PF_X) != 0});
+      }
     }
   // RELATIVE relocations: a PIE's or DSO's table may hold 0 in the file
   // (lld), the loader writing base + addend.

@@ -24,6 +24,7 @@ struct SiteRow {
 
 struct ModuleSites {
   std::string name, path;
+  uint64_t min_vaddr = 0;  // lowest PT_LOAD p_vaddr (with the load address: the bias)
   std::vector<SiteRow> sites;
 };
 
@@ -45,6 +46,8 @@ bool has_sites(const std::string &path, std::string *why);
 
 // The short name and the explanation of a refusal (enum sled_refusal).
 const char *refusal_name(int refusal);
+// The refusal named by the control socket's `sites` reply (bad_bytes, ...).
+int refusal_from_name(const std::string &name);
 const char *refusal_text(int refusal);
 
 void print_sites(const std::vector<ModuleSites> &modules);
