@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Quick start: install sled's dependencies (Debian 12, apt-get; sudo when
 # not root), configure and build everything in build/ (Ninja, default
-# configuration), then run the bundled example, and the sled command on
-# the demo program (record, graph, report, flame graph).
+# configuration), then sled's main job on the bundled demo program: record
+# it with the sled command, then its profile (report), call graph and an
+# interactive flame graph. (The library example, build/examples/sled-example,
+# shows the C API; run it by hand.)
 #   bash tools/bootstrap.sh [--no-deps]
 # SLED_JOBS sets the build parallelism (default: the number of CPUs).
 set -euo pipefail
@@ -35,17 +37,6 @@ cmake -S . -B build "${gen[@]}"
 step "build"
 cmake --build build -j "${SLED_JOBS:-$(nproc)}"
 
-example=build/examples/sled-example
-if [[ ! -x $example ]]; then
-  example=$(find build -type f -name sled-example -perm -u+x -print -quit)
-fi
-if [[ -z $example ]]; then
-  echo "bootstrap: build/examples/sled-example was not built" >&2
-  exit 1
-fi
-step "run $example"
-"$example"
-
 # The sled command on the demo program (instrumented, not linked with sled):
 # record it under the preload agent, then the profile and a flame graph.
 sled=build/tools/sled/sled
@@ -53,10 +44,10 @@ demo=build/examples/sled-demo
 if [[ -x $sled && -x $demo ]]; then
   step "$sled record -o build/demo.trace -- $demo 20"
   "$sled" record -o build/demo.trace -- "$demo" 20
-  step "$sled graph -d build/demo.trace --min-duration 2000"
-  "$sled" graph -d build/demo.trace --min-duration 2000
   step "$sled report -d build/demo.trace"
   "$sled" report -d build/demo.trace
+  step "$sled graph -d build/demo.trace --min-duration 2000"
+  "$sled" graph -d build/demo.trace --min-duration 2000
   step "$sled flamegraph -d build/demo.trace -o build/demo-flamegraph.html"
   "$sled" flamegraph -d build/demo.trace -o build/demo-flamegraph.html
 else
