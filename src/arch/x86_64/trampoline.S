@@ -81,29 +81,29 @@
 .endm
 
 /* A call out to C/C++ with %rsp 16-byte aligned, as the ABI requires, even
- * when the traced function's caller broke that alignment (GCC calls a
+ * when the traced function's caller broke that alignment: GCC calls a
  * static function whose callers it all knows with %rsp = 8 mod 16 when
- * that function needs no alignment itself). The frame stays where it is
- * (its offsets are the callee's sled_regs, the body slot above it); below
- * it, %rsp drops to the next 16-byte boundary with at least one word, which
- * keeps the frame's address. The CFA follows: %r11 + SIZE + 8 while the
- * word is written, then [%rsp] + SIZE + 8 (DW_CFA_def_cfa_expression:
- * DW_OP_breg7 0, DW_OP_deref, DW_OP_plus_uconst 216) for the callee's
- * unwinder. r11 is scratch here (the thread record is in the frame).
- * About a cycle on the fast path: no load, one store beside the frame. */
-#if SLED_FRAME_SIZE + 8 != 216
-#error "the CFA expression below encodes SLED_FRAME_SIZE + 8 = 216"
-#endif
-.macro ALIGNED_CALL target:vararg
-        mov     %rsp, %r11
-        .cfi_def_cfa_register %r11
-        sub     $8, %rsp
-        and     $-16, %rsp
-        mov     %r11, (%rsp)
-        .cfi_escape 0x0f, 0x06, 0x77, 0x00, 0x06, 0x23, 0xd8, 0x01
+ * that function needs no alignment itself. The frame stays where it is
+ * (its offsets are sled_regs', the body slot just above it), so it is then
+ * 8 mod 16 too, and the call goes out of line (ALIGNED_CALL_OUT, after the
+ * function's last instruction) with one word of padding below the frame.
+ * The common, aligned case pays a fused test-and-branch, never taken. A
+ * stack not even 8-byte aligned is not handled (no compiler makes one). */
+.macro ALIGNED_CALL target, id
+        test    $8, %spl
+        jnz     .Lmisaligned_\id
         call    \target
-        mov     (%rsp), %rsp
-        .cfi_def_cfa %rsp, SLED_FRAME_SIZE + 8
+.Laligned_\id:
+.endm
+/* Placed where the CFA is %rsp + SLED_FRAME_SIZE + 8 (see TRAMPOLINE). */
+.macro ALIGNED_CALL_OUT target, id
+.Lmisaligned_\id:
+        sub     $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        call    \target
+        add     $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        jmp     .Laligned_\id
 .endm
 
 /* %r11 = the calling thread's record (sled_thread_record, initial-exec
@@ -171,11 +171,11 @@
         mov     %rdx, SLED_FRAME_OPS(%rsp)      /* for sled_regs_set_ip's check */
         testl   $SLED_OPS_FL_SAVES_REGS_BIT, SLED_OPS_FLAGS(%rdx)
         jz      .Lsave_fp\@
-        ALIGNED_CALL *(%rdx)                    /* ops->func(ip, parent, ops, regs) */
+        ALIGNED_CALL *(%rdx), saves\@          /* ops->func(ip, parent, ops, regs) */
         jmp     .Lleave\@
 .Lsave_fp\@:
         SAVE_XMMS
-        ALIGNED_CALL *(%rdx)
+        ALIGNED_CALL *(%rdx), fast\@
         RESTORE_XMMS
 .Lleave\@:
 .if \kind == KIND_DIRECT
@@ -201,7 +201,7 @@
         xor     %ecx, %ecx                      /* the literal's ops */
 .endif
         SAVE_XMMS
-        ALIGNED_CALL sled_dispatch
+        ALIGNED_CALL sled_dispatch, slow\@
         RESTORE_XMMS
 .Lreturn\@:
         RESTORE_GPRS
@@ -221,6 +221,13 @@
         .cfi_adjust_cfa_offset -SLED_FRAME_SIZE
         ret
 .endif
+        /* The misaligned calls, out of line, inside the frame. */
+        .cfi_def_cfa_offset SLED_FRAME_SIZE + 8
+#ifndef SLED_TSAN
+        ALIGNED_CALL_OUT *(%rdx), saves\@
+        ALIGNED_CALL_OUT *(%rdx), fast\@
+#endif
+        ALIGNED_CALL_OUT sled_dispatch, slow\@
         .cfi_endproc
         .size   \name, .-\name
 .endm
