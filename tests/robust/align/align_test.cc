@@ -27,6 +27,8 @@ extern "C" {
 long al_target(long x);
 long al_calls_back(long fn);
 long al_call_misaligned(long (*fn)(long), long arg);
+long al_gcc_outer(long a);
+extern volatile long al_gcc_sink;
 void al_call_misaligned_end();
 }
 
@@ -141,6 +143,37 @@ TEST(Align, BacktraceFromCallbackReachesTheCaller) {
   ASSERT_TRUE(t.ok());
   CallOnNewThread(2);
   EXPECT_EQ(g_frames_in_caller.load(), 2);
+}
+
+// GCC's own misaligned call of a static function (align_gcc.c), first on a
+// new thread (slow path), then fast.
+std::atomic<int> g_gcc_calls{0}, g_gcc_misaligned_calls{0};
+void GccCallback(uintptr_t, uintptr_t, sled_ops *, sled_regs *regs) {
+  aligned_sse_work();
+  g_gcc_calls.fetch_add(1);
+  /* The return address sits at %rsp - 8 of the call: 0 mod 16 when the
+   * call was misaligned. */
+  if (sled_regs_stack_pointer(regs) % 16 == 0) g_gcc_misaligned_calls.fetch_add(1);
+}
+
+TEST(Align, GccStaticFunction) {
+  g_gcc_calls = 0;
+  g_gcc_misaligned_calls = 0;
+  g_misaligned = 0;
+  sled_ops ops{};
+  ops.func = &GccCallback;
+  ASSERT_EQ(sled_set_filter(&ops, "al_gcc_leaf", 0), 0);
+  ASSERT_EQ(sled_register_ops(&ops), 0);
+  std::thread t([] {
+    al_gcc_sink = 0;
+    EXPECT_EQ(al_gcc_outer(2), 12); /* leaf(2) = 2, leaf(2) = 4: (2 + 4) * 2 */
+    EXPECT_EQ(al_gcc_outer(1), 15); /* leaf(1) = 5, leaf(5) = 10: (5 + 10) * 1 */
+  });
+  t.join();
+  EXPECT_EQ(sled_unregister_ops(&ops), 0);
+  EXPECT_EQ(g_gcc_calls.load(), 4);
+  EXPECT_EQ(g_gcc_misaligned_calls.load(), 4);
+  EXPECT_EQ(g_misaligned.load(), 0);
 }
 
 class Session : public ::testing::Test {
