@@ -6,7 +6,9 @@
  * argument register (rdi rsi rdx rcx r8 r9, xmm0-7), rax (varargs), r10
  * (static chain); r11 is scratch. No pushfq: the ABI does not need flags
  * preserved across a call. The final `ret` goes through the body slot,
- * which an IPMODIFY callback may have redirected.
+ * which an IPMODIFY callback may have redirected. Every call out to C/C++
+ * is made with %rsp 16-byte aligned, also when the traced function was
+ * itself called with the stack 8 bytes off (ALIGNED_CALL).
  *
  * Fast path (outermost call on a thread that has a record): the reader side
  * of the grace-period protocol inline (core/dispatch.cc explains why plain
