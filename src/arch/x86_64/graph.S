@@ -26,7 +26,7 @@
  * register as the caller had it. */
 #include "frame.h"
 
-#define LANDING_FRAME (SLED_FRAME_SIZE + 16) /* + return-address slot + pad */
+#define LANDING_FRAME (SLED_FRAME_SIZE + 16) /* + the exception's word + pad */
 
         .text
         .p2align 4
@@ -80,21 +80,29 @@ sled_graph_landing_pad:
         .cfi_startproc
         .cfi_def_cfa %rsp, 0
         .cfi_undefined %rip
+        /* The key may be 8 mod 16 like the handler's: the return-address
+         * slot and the saved %rbp sit just below it, %rbp keeps their place
+         * (CFA = %rbp + 16), and the frame and the calls below are aligned. */
+        sub     $8, %rsp                        /* the return-address slot */
+        .cfi_adjust_cfa_offset 8
+        push    %rbp
+        .cfi_adjust_cfa_offset 8
+        .cfi_offset %rbp, -16
+        mov     %rsp, %rbp
+        .cfi_def_cfa_register %rbp
+        and     $-16, %rsp
         sub     $LANDING_FRAME, %rsp
-        .cfi_adjust_cfa_offset LANDING_FRAME
         mov     %rax, SLED_FRAME_RDI+48(%rsp)   /* the exception */
         mov     %rsp, %rdi
-        lea     LANDING_FRAME(%rsp), %rsi       /* key */
+        lea     16(%rbp), %rsi                  /* key */
         mov     $1, %edx                        /* unwound */
         call    sled_graph_leave
-        mov     %rax, LANDING_FRAME-8(%rsp)     /* the real return address */
+        mov     %rax, 8(%rbp)                   /* the real return address */
         .cfi_offset %rip, -8
         mov     SLED_FRAME_RDI+48(%rsp), %rdi
         mov     %rdi, SLED_FRAME_SIZE(%rsp)     /* kept in the pad word */
-        add     $SLED_FRAME_SIZE, %rsp
-        .cfi_adjust_cfa_offset -SLED_FRAME_SIZE
         call    _Unwind_Resume_or_Rethrow@PLT   /* returns only if uncaught */
-        mov     (%rsp), %rdi
+        mov     SLED_FRAME_SIZE(%rsp), %rdi
         call    sled_graph_uncaught
         ud2
         .cfi_endproc

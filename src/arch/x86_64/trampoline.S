@@ -6,7 +6,9 @@
  * argument register (rdi rsi rdx rcx r8 r9, xmm0-7), rax (varargs), r10
  * (static chain); r11 is scratch. No pushfq: the ABI does not need flags
  * preserved across a call. The final `ret` goes through the body slot,
- * which an IPMODIFY callback may have redirected.
+ * which an IPMODIFY callback may have redirected. Every call out to C/C++
+ * is made with %rsp 16-byte aligned, also when the traced function was
+ * itself called with the stack 8 bytes off (ALIGNED_CALL).
  *
  * Fast path (outermost call on a thread that has a record): the reader side
  * of the grace-period protocol inline (core/dispatch.cc explains why plain
@@ -80,6 +82,32 @@
         movups  SLED_FRAME_XMM0+7*16(%rsp), %xmm7
 .endm
 
+/* A call out to C/C++ with %rsp 16-byte aligned, as the ABI requires, even
+ * when the traced function's caller broke that alignment: GCC calls a
+ * static function whose callers it all knows with %rsp = 8 mod 16 when
+ * that function needs no alignment itself. The frame stays where it is
+ * (its offsets are sled_regs', the body slot just above it), so it is then
+ * 8 mod 16 too, and the call goes out of line (ALIGNED_CALL_OUT, after the
+ * function's last instruction) with one word of padding below the frame.
+ * The common, aligned case pays a fused test-and-branch, never taken. A
+ * stack not even 8-byte aligned is not handled (no compiler makes one). */
+.macro ALIGNED_CALL target, id
+        test    $8, %spl
+        jnz     .Lmisaligned_\id
+        call    \target
+.Laligned_\id:
+.endm
+/* Placed where the CFA is %rsp + SLED_FRAME_SIZE + 8 (see TRAMPOLINE). */
+.macro ALIGNED_CALL_OUT target, id
+.Lmisaligned_\id:
+        sub     $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        call    \target
+        add     $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        jmp     .Laligned_\id
+.endm
+
 /* %r11 = the calling thread's record (sled_thread_record, initial-exec
  * TLS), or null before its first traced call. */
 .macro THREAD_RECORD
@@ -145,11 +173,11 @@
         mov     %rdx, SLED_FRAME_OPS(%rsp)      /* for sled_regs_set_ip's check */
         testl   $SLED_OPS_FL_SAVES_REGS_BIT, SLED_OPS_FLAGS(%rdx)
         jz      .Lsave_fp\@
-        call    *(%rdx)                         /* ops->func(ip, parent, ops, regs) */
+        ALIGNED_CALL *(%rdx), saves\@          /* ops->func(ip, parent, ops, regs) */
         jmp     .Lleave\@
 .Lsave_fp\@:
         SAVE_XMMS
-        call    *(%rdx)
+        ALIGNED_CALL *(%rdx), fast\@
         RESTORE_XMMS
 .Lleave\@:
 .if \kind == KIND_DIRECT
@@ -175,7 +203,7 @@
         xor     %ecx, %ecx                      /* the literal's ops */
 .endif
         SAVE_XMMS
-        call    sled_dispatch
+        ALIGNED_CALL sled_dispatch, slow\@
         RESTORE_XMMS
 .Lreturn\@:
         RESTORE_GPRS
@@ -195,6 +223,13 @@
         .cfi_adjust_cfa_offset -SLED_FRAME_SIZE
         ret
 .endif
+        /* The misaligned calls, out of line, inside the frame. */
+        .cfi_def_cfa_offset SLED_FRAME_SIZE + 8
+#ifndef SLED_TSAN
+        ALIGNED_CALL_OUT *(%rdx), saves\@
+        ALIGNED_CALL_OUT *(%rdx), fast\@
+#endif
+        ALIGNED_CALL_OUT sled_dispatch, slow\@
         .cfi_endproc
         .size   \name, .-\name
 .endm
