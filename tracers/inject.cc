@@ -88,7 +88,9 @@ struct Injection {
 };
 
 std::mutex g_mutex;  // add / clear; never taken in a callback
-std::vector<std::unique_ptr<Injection>> g_injections;
+// Never destroyed, like the triggers: the agent's control thread and its
+// exit path may still use it while static destructors run.
+std::vector<std::unique_ptr<Injection>> &g_injections = *new std::vector<std::unique_ptr<Injection>>;
 std::array<bool, kMaxInjections> g_slot_used{};
 std::atomic<uint64_t> g_next_id{1};          // relaxed: a unique number, nothing published
 std::atomic<uint64_t> g_thread_ordinals{0};  // relaxed: same

@@ -52,7 +52,9 @@ struct Trigger {
   std::atomic<int64_t> remaining;
 };
 
-std::vector<std::unique_ptr<Trigger>> g_triggers;  // under trace_api's mutex
+// Under trace_api's mutex. Never destroyed: the control thread may still
+// clear triggers while the process runs its static destructors at exit.
+std::vector<std::unique_ptr<Trigger>> &g_triggers = *new std::vector<std::unique_ptr<Trigger>>;
 
 // ---- the callback -----------------------------------------------------------
 constexpr unsigned k_max_stack = 64;   // rec::stack's bound
