@@ -31,6 +31,10 @@
  *   F3 floor: F2 + FP saves      F2 also saving the 8 FP/SIMD argument
  *                                registers: the floor of an ordinary callback
  *
+ * sled-bench-call-static is the same program with libsled linked in
+ * (SLED_BENCH_STATIC, no tracer rows): the site calls the trampoline
+ * directly, as XRay's sleds call its statically linked runtime.
+ *
  * The table prints each overhead also as a multiple of F2's overhead
  * ("x floor F2") and of F3's ("x F3"): ratios that stay put when the
  * machine's speed moves.
@@ -612,10 +616,15 @@ int main(int argc, char** argv) {
                                                : benchmark::ConsoleReporter::OO_None);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   std::fflush(stdout);
+#if SLED_BENCH_STATIC
+  const char* linkage = "libsled linked in (sled_static: direct calls to the trampoline)";
+#else
+  const char* linkage = "libsled.so (sites reach the trampoline through a near stub)";
+#endif
   std::printf(
-      "\nsled-bench-call: strategy %s, %zu sites, compiler %s; time per call,"
+      "\nsled-bench-call: strategy %s, %zu sites, %s, compiler %s; time per call,"
       " median when repeated\n",
-      sled_get_strategy(), sled_site_count(), __VERSION__);
+      sled_get_strategy(), sled_site_count(), linkage, __VERSION__);
   const bool all_ran = reporter.print_table(stdout);
   benchmark::Shutdown();
   return all_ran ? 0 : 1;

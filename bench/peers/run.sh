@@ -3,8 +3,10 @@
 # Times the uftrace workloads (sled-peers-uftrace-pg, -pfe) with and without
 # `uftrace record`, then runs sled-bench-peers (sled and XRay, measured in
 # one process) with those figures, which prints the markdown tables (empty
-# handlers; recorded calls), then, when built, sled-bench-call's rows that
-# break a recorded call down into its parts (same repetitions).
+# handlers; recorded calls; patching next to XRay), then, when built,
+# sled-bench-call's rows (a traced call next to the floors F1-F3, direct
+# calls, the parts of a recorded call; same repetitions) and
+# sled-bench-grace (grace periods under load, sync vs async unregister).
 #   bash bench/peers/run.sh [BUILD_DIR [REPS [CALLS]]]
 # BUILD_DIR defaults to build/ (targets sled-bench-peers, sled-peers-uftrace-pg
 # and sled-peers-uftrace-pfe must be built), REPS to 7, CALLS (per uftrace
@@ -71,22 +73,43 @@ echo "run.sh: sled and XRay" >&2
 status=0
 "$bin/sled-bench-peers" "${args[@]}" || status=$?
 
-# The parts of a recorded call (bench/call_overhead.cc): uninstrumented,
-# empty ops, + timestamp, function tracer; graph ops declined, hooked,
-# + timestamps, + the recorder's lookups, function_graph tracer; floors.
-call=$build/bench/sled-bench-call
-if [[ -x $call ]]; then
-  echo "run.sh: sled-bench-call, the parts of a recorded call" >&2
+# call_rows PROGRAM TITLE FILTER: sled-bench-call's table for the rows
+# FILTER matches (bench/call_overhead.cc), $reps repetitions, interleaved.
+call_rows() {
+  local prog=$build/bench/$1
+  if [[ ! -x $prog ]]; then
+    echo "run.sh: $prog not built (Google Benchmark missing?): no '$2' table" >&2
+    return
+  fi
+  echo "run.sh: $1, $2" >&2
   echo
-  echo "### the parts of a recorded call (sled-bench-call, $reps repetitions)"
-  "$call" --benchmark_filter='^(1_|3_one_ops$|3t_|3f_|6_|7_|8_|8w_|9_|F1_|F2_|F3_)' \
+  echo "### $2 ($1, $reps repetitions)"
+  "$prog" --benchmark_filter="$3" \
     --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
     --benchmark_enable_random_interleaving=true 2>"$tmp/call.err" >"$tmp/call.out" || {
     status=1
     cat "$tmp/call.err" >&2
   }
   sed -n '/^sled-bench-call:/,$p' "$tmp/call.out"
+}
+
+# A traced call next to its floors F1-F3, direct calls, and the parts of a
+# recorded call: uninstrumented, empty ops, + timestamp, function tracer;
+# graph ops declined, hooked, + timestamps, + the recorder's lookups,
+# function_graph tracer. Then the same call rows with libsled linked in.
+call_rows sled-bench-call "a traced call next to its floors, and the parts of a recorded call" \
+  '^(1_|2_|3_one_ops$|3r_|3s_|5_|D_|3t_|3f_|6_|7_|8_|8w_|9_|F1_|F2_|F3_)'
+call_rows sled-bench-call-static "a traced call next to its floors, libsled linked in" \
+  '^(1_|2_|3_one_ops$|3r_|3s_|5_|D_|F1_|F2_|F3_)'
+
+# Grace-period latency with 0, 1 and 2 threads calling a traced function,
+# and 1,000 ops unregistered synchronously vs asynchronously (issue 11 §4).
+grace=$build/bench/sled-bench-grace
+if [[ -x $grace ]]; then
+  echo "run.sh: sled-bench-grace, grace periods under load" >&2
+  echo
+  "$grace" || status=1
 else
-  echo "run.sh: $call not built (Google Benchmark missing?): no breakdown" >&2
+  echo "run.sh: $grace not built: no grace-period table" >&2
 fi
 exit $status
