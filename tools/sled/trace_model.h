@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "progress.h"
 #include "debug_info.h"
+#include "progress.h"
 #include "record/reader.h"
 
 namespace sled::cli {

@@ -115,6 +115,50 @@
         mov     %fs:(%r11), %r11
 .endm
 
+/* Leaves the read section (the fast path's exit): gen + 1 first, then
+ * the frame record cleared, then nest = 0 as the release (x86 keeps stores
+ * in order). direct: still inside the section the ops (a list ops) is
+ * alive, so its direct trampoline replaces it in the frame, for RETURN. */
+.macro LEAVE_SECTION kind
+.if \kind == KIND_DIRECT
+        mov     SLED_FRAME_OPS(%rsp), %rdx
+        mov     SLED_OPS_DIRECT(%rdx), %rdx
+        mov     %rdx, SLED_FRAME_OPS(%rsp)
+.endif
+        mov     SLED_FRAME_THREAD(%rsp), %r11
+        incl    SLED_THREAD_GEN(%r11)
+        movq    $0, SLED_THREAD_ENTRY_SP(%r11)  /* no recorded frame outside a section */
+        movl    $0, SLED_THREAD_NEST(%r11)      /* leave: a release store on x86 */
+.endm
+
+/* Restores the registers and returns into the body through the body slot
+ * (direct: continues into the direct trampoline with the stack a direct
+ * call of it from the site has, the body slot on top). Each path ends in
+ * its own copy, so neither jumps to a shared tail. The CFA offsets are set,
+ * not adjusted: the code after the `ret` is inside the frame again (and
+ * the assemblers' remember/restore_state do not restore the offset they
+ * track for .cfi_adjust_cfa_offset). */
+.macro RETURN kind
+        RESTORE_GPRS
+.if \kind == KIND_DIRECT
+        mov     SLED_FRAME_OPS(%rsp), %r11
+        add     $SLED_FRAME_SIZE, %rsp
+        .cfi_def_cfa_offset 8
+        test    %r11, %r11
+        jz      1f
+        jmp     *%r11
+1:      ret
+.else
+        add     $SLED_FRAME_SIZE, %rsp
+        .cfi_def_cfa_offset 8
+        ret
+.endif
+        .cfi_def_cfa_offset SLED_FRAME_SIZE + 8
+.endm
+
+/* Layout: the ordinary callback's path runs straight through from entry to
+ * `ret` with no taken branch; the SAVES_REGS path takes one (to its own
+ * copy of the exit); the slow path follows; the misaligned calls last. */
 .macro TRAMPOLINE name, kind
         .p2align 4
         .globl  \name
@@ -172,26 +216,16 @@
         mov     %rsp, %rcx                      /* regs */
         mov     %rdx, SLED_FRAME_OPS(%rsp)      /* for sled_regs_set_ip's check */
         testl   $SLED_OPS_FL_SAVES_REGS_BIT, SLED_OPS_FLAGS(%rdx)
-        jz      .Lsave_fp\@
-        ALIGNED_CALL *(%rdx), saves\@          /* ops->func(ip, parent, ops, regs) */
-        jmp     .Lleave\@
-.Lsave_fp\@:
+        jnz     .Lsaves\@
         SAVE_XMMS
-        ALIGNED_CALL *(%rdx), fast\@
+        ALIGNED_CALL *(%rdx), fast\@           /* ops->func(ip, parent, ops, regs) */
         RESTORE_XMMS
-.Lleave\@:
-.if \kind == KIND_DIRECT
-        /* Still inside the section: the ops (a list ops) is alive. Its
-         * direct trampoline replaces it in the frame, for the exit. */
-        mov     SLED_FRAME_OPS(%rsp), %rdx
-        mov     SLED_OPS_DIRECT(%rdx), %rdx
-        mov     %rdx, SLED_FRAME_OPS(%rsp)
-.endif
-        mov     SLED_FRAME_THREAD(%rsp), %r11
-        incl    SLED_THREAD_GEN(%r11)
-        movq    $0, SLED_THREAD_ENTRY_SP(%r11)  /* no recorded frame outside a section */
-        movl    $0, SLED_THREAD_NEST(%r11)      /* leave: a release store on x86 */
-        jmp     .Lreturn\@
+        LEAVE_SECTION \kind
+        RETURN \kind
+.Lsaves\@:
+        ALIGNED_CALL *(%rdx), saves\@          /* the callback keeps xmm0-7 itself */
+        LEAVE_SECTION \kind
+        RETURN \kind
 #endif
 .Lslow\@:
         mov     %rsp, %rdx                      /* regs */
@@ -205,26 +239,8 @@
         SAVE_XMMS
         ALIGNED_CALL sled_dispatch, slow\@
         RESTORE_XMMS
-.Lreturn\@:
-        RESTORE_GPRS
-.if \kind == KIND_DIRECT
-        /* Continue into the direct trampoline with the stack a direct call
-         * of it from the site has: the body slot on top. */
-        mov     SLED_FRAME_OPS(%rsp), %r11
-        add     $SLED_FRAME_SIZE, %rsp
-        .cfi_adjust_cfa_offset -SLED_FRAME_SIZE
-        test    %r11, %r11
-        jz      .Lbody\@
-        jmp     *%r11
-.Lbody\@:
-        ret
-.else
-        add     $SLED_FRAME_SIZE, %rsp
-        .cfi_adjust_cfa_offset -SLED_FRAME_SIZE
-        ret
-.endif
+        RETURN \kind
         /* The misaligned calls, out of line, inside the frame. */
-        .cfi_def_cfa_offset SLED_FRAME_SIZE + 8
 #ifndef SLED_TSAN
         ALIGNED_CALL_OUT *(%rdx), saves\@
         ALIGNED_CALL_OUT *(%rdx), fast\@
