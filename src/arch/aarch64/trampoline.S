@@ -67,6 +67,64 @@
         ldp     q6, q7, [sp, #SLED_FRAME_Q0+3*32]
 .endm
 
+/* Leaves the read section (the fast path's exit). direct: still inside
+ * the section the ops (a list ops) is alive, so its direct trampoline
+ * replaces it in the frame, for RETURN. */
+.macro LEAVE_SECTION kind
+.if \kind == KIND_DIRECT
+        ldr     x11, [sp, #SLED_FRAME_OPS]
+        ldr     x11, [x11, #SLED_OPS_DIRECT]
+        str     x11, [sp, #SLED_FRAME_OPS]
+.endif
+        /* Leave with one store-release of the 64-bit word {nest, gen}
+         * (nest the low half, little-endian): nest = 0 and gen + 1 at once.
+         * A writer's acquire load of either half that sees the new value
+         * reads from this release, so every read of the section (the
+         * literal, the ops, the callback's) is ordered before it; the
+         * entry_sp clear before it too. The halves change together, so a
+         * writer never sees gen + 1 with the old nest or the reverse; the
+         * fast path ran from nest 0, so 0 is the value to restore (a
+         * nested section left by a non-local exit is ended with it). */
+        ldr     x10, [sp, #SLED_FRAME_THREAD]
+        ldr     w11, [x10, #SLED_THREAD_GEN]
+        add     w11, w11, #1
+        lsl     x11, x11, #32                   /* {nest = 0, gen + 1} */
+        str     xzr, [x10, #SLED_THREAD_ENTRY_SP] /* no recorded frame outside a section */
+        stlr    x11, [x10]                      /* leave: a release store */
+.endm
+
+/* Restores the registers and returns into the body (direct: continues into
+ * the direct trampoline). Each path ends in its own copy, so the ordinary
+ * callback's path runs from entry to `ret` with no taken branch and the
+ * SAVES_REGS path takes one. */
+.macro RETURN kind
+        ldp     x0, x1, [sp, #SLED_FRAME_X0+0]
+        ldp     x2, x3, [sp, #SLED_FRAME_X0+16]
+        ldp     x4, x5, [sp, #SLED_FRAME_X0+32]
+        ldp     x6, x7, [sp, #SLED_FRAME_X0+48]
+        ldr     x8, [sp, #SLED_FRAME_X0+64]
+        ldr     x29, [sp, #SLED_FRAME_FPREC_CALLSITE]
+.if \kind == KIND_DIRECT
+        /* Continue into the direct trampoline with the registers a direct
+         * call of it from the site gives: x30 = the body, x9 = the
+         * function's LR. `br x16`: its bti c accepts it. */
+        ldr     x16, [sp, #SLED_FRAME_OPS]
+        cbz     x16, 1f
+        ldr     x9, [sp, #SLED_FRAME_X9]        /* the caller's LR */
+        ldr     x30, [sp, #SLED_FRAME_BODY]     /* the body, or the IPMODIFY target */
+        .cfi_remember_state
+        add     sp, sp, #SLED_FRAME_SIZE
+        .cfi_def_cfa_offset 0
+        br      x16
+        .cfi_restore_state
+1:
+.endif
+        ldr     x30, [sp, #SLED_FRAME_X9]       /* the caller's LR */
+        ldr     x9, [sp, #SLED_FRAME_BODY]      /* the body, or the IPMODIFY target */
+        add     sp, sp, #SLED_FRAME_SIZE
+        ret     x9
+.endm
+
 .macro TRAMPOLINE name, kind
         .p2align 4
         .globl  \name
@@ -142,37 +200,16 @@
         ldr     w11, [x2, #SLED_OPS_FLAGS]
         ldr     x12, [x2]                       /* ops->func */
         tst     w11, #SLED_OPS_FL_SAVES_REGS_BIT
-        b.eq    .Lsave_fp\@
-        blr     x12                             /* ops->func(ip, parent, ops, regs) */
-        b       .Lleave\@
-.Lsave_fp\@:
+        b.ne    .Lsaves\@
         SAVE_QS
-        blr     x12
+        blr     x12                             /* ops->func(ip, parent, ops, regs) */
         RESTORE_QS
-.Lleave\@:
-.if \kind == KIND_DIRECT
-        /* Still inside the section: the ops (a list ops) is alive. Its
-         * direct trampoline replaces it in the frame, for the exit. */
-        ldr     x11, [sp, #SLED_FRAME_OPS]
-        ldr     x11, [x11, #SLED_OPS_DIRECT]
-        str     x11, [sp, #SLED_FRAME_OPS]
-.endif
-        /* Leave with one store-release of the 64-bit word {nest, gen}
-         * (nest the low half, little-endian): nest = 0 and gen + 1 at once.
-         * A writer's acquire load of either half that sees the new value
-         * reads from this release, so every read of the section (the
-         * literal, the ops, the callback's) is ordered before it; the
-         * entry_sp clear before it too. The halves change together, so a
-         * writer never sees gen + 1 with the old nest or the reverse; the
-         * fast path ran from nest 0, so 0 is the value to restore (a
-         * nested section left by a non-local exit is ended with it). */
-        ldr     x10, [sp, #SLED_FRAME_THREAD]
-        ldr     w11, [x10, #SLED_THREAD_GEN]
-        add     w11, w11, #1
-        lsl     x11, x11, #32                   /* {nest = 0, gen + 1} */
-        str     xzr, [x10, #SLED_THREAD_ENTRY_SP] /* no recorded frame outside a section */
-        stlr    x11, [x10]                      /* leave: a release store */
-        b       .Lreturn\@
+        LEAVE_SECTION \kind
+        RETURN \kind
+.Lsaves\@:
+        blr     x12                             /* the callback keeps q0-q7 itself */
+        LEAVE_SECTION \kind
+        RETURN \kind
 #endif
 .Lslow\@:
         mov     x2, sp                          /* regs */
@@ -186,32 +223,7 @@
         SAVE_QS
         bl      sled_dispatch
         RESTORE_QS
-.Lreturn\@:
-        ldp     x0, x1, [sp, #SLED_FRAME_X0+0]
-        ldp     x2, x3, [sp, #SLED_FRAME_X0+16]
-        ldp     x4, x5, [sp, #SLED_FRAME_X0+32]
-        ldp     x6, x7, [sp, #SLED_FRAME_X0+48]
-        ldr     x8, [sp, #SLED_FRAME_X0+64]
-        ldr     x29, [sp, #SLED_FRAME_FPREC_CALLSITE]
-.if \kind == KIND_DIRECT
-        /* Continue into the direct trampoline with the registers a direct
-         * call of it from the site gives: x30 = the body, x9 = the
-         * function's LR. `br x16`: its bti c accepts it. */
-        ldr     x16, [sp, #SLED_FRAME_OPS]
-        cbz     x16, .Lbody\@
-        ldr     x9, [sp, #SLED_FRAME_X9]        /* the caller's LR */
-        ldr     x30, [sp, #SLED_FRAME_BODY]     /* the body, or the IPMODIFY target */
-        .cfi_remember_state
-        add     sp, sp, #SLED_FRAME_SIZE
-        .cfi_def_cfa_offset 0
-        br      x16
-        .cfi_restore_state
-.Lbody\@:
-.endif
-        ldr     x30, [sp, #SLED_FRAME_X9]       /* the caller's LR */
-        ldr     x9, [sp, #SLED_FRAME_BODY]      /* the body, or the IPMODIFY target */
-        add     sp, sp, #SLED_FRAME_SIZE
-        ret     x9
+        RETURN \kind
         .cfi_endproc
         .size   \name, .-\name
 .endm
