@@ -26,6 +26,7 @@ constexpr OptionKey kOptionKeys[] = {
     {"args", "function_graph"},
     {"retval", "function_graph"},
     {"depth", "function_graph"},
+    {"capture", "function_graph"},
     {"clock", "open"},
 };
 
@@ -126,7 +127,7 @@ bool read_config(const Lookup &env, Plan *plan, ConfigError *error) {
     for (const OptionKey &o : kOptionKeys)
       if (key == o.key) k = &o;
     if (!k)
-      return fail("SLED_OPTIONS", "unknown option '" + key + "' (args, retval, depth, clock)");
+      return fail("SLED_OPTIONS", "unknown option '" + key + "' (args, retval, depth, capture, clock)");
     if (std::string(k->target) == "open") {
       p.open_options += " " + word;
       continue;

@@ -247,7 +247,11 @@ static int set_tracer_patterns(const char *call, const char *tracer, const char 
   std::lock_guard lock(g_mu);
   if (!g_running[index])
     return fail(-ENOENT, std::string(call) + ": " + tracer + " is not running");
-  int rc = set(tracer_table[index]->ops(), patterns ? patterns : "", 1);
+  std::string set_to = patterns ? patterns : "";
+  const Tracer &t = *tracer_table[index];
+  if (set == sled_set_notrace && t.notrace_keep && *t.notrace_keep())
+    set_to += (set_to.empty() ? "" : ",") + std::string(t.notrace_keep());
+  int rc = set(t.ops(), set_to.c_str(), 1);
   if (rc < 0) return fail(rc, std::string(call) + ": " + sled_last_error());
   return 0;
 }

@@ -26,6 +26,9 @@ struct Tracer {
   // The ops whose filter and notrace sets sled_tracer_set_filter changes
   // while the tracer runs.
   sled_ops *(*ops)();
+  // Patterns that stay in ops()' notrace set whatever a live change asks
+  // (function_graph's capture=), or nullptr.
+  const char *(*notrace_keep)() = nullptr;
 };
 
 // Defined by each tracer's file.

@@ -49,6 +49,10 @@ SLED_API int sled_trace_off(void);
  *   function_graph:  args=N (capture the first N integer arguments, 0..8)
  *                    retval=0|1 (capture the integer return value)
  *                    depth=N (hook at most N nested calls per thread)
+ *                    capture=PATTERNS (args= and retval= for these
+ *                    functions only; the others are traced without them.
+ *                    They are traced even outside filter=, and stay out
+ *                    of sled_tracer_set_notrace's changes to the rest)
  *   profile:         (none else)
  * The profile tracer's tables are written to the trace at close. */
 SLED_API int sled_tracer_start(const char *tracer, const char *options);

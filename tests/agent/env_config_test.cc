@@ -88,9 +88,10 @@ TEST(AgentConfig, MistakesGiveOneLine) {
   EXPECT_EQ(fails(Env{{{"SLED_TRACER", "function"}, {"SLED_OPTIONS", "args=2"}}}),
             "sled: SLED_OPTIONS='args=2': 'args' is an option of function_graph, which "
             "SLED_TRACER does not name, tracing disabled");
-  EXPECT_EQ(fails(Env{{{"SLED_TRACER", "function"}, {"SLED_OPTIONS", "colour=red"}}}),
-            "sled: SLED_OPTIONS='colour=red': unknown option 'colour' (args, retval, depth, "
-            "clock), tracing disabled");
+  EXPECT_EQ(
+      fails(Env{{{"SLED_TRACER", "function"}, {"SLED_OPTIONS", "colour=red"}}}),
+      "sled: SLED_OPTIONS='colour=red': unknown option 'colour' (args, retval, depth, capture, "
+      "clock), tracing disabled");
   EXPECT_EQ(fails(Env{{{"SLED_TRACER", "function"}, {"SLED_OPTIONS", "args"}}}),
             "sled: SLED_OPTIONS='args': 'args' is not key=value, tracing disabled");
   EXPECT_EQ(fails(Env{{{"SLED_TRACER", "function"}, {"SLED_OUTPUT", "my trace"}}}),

@@ -23,7 +23,7 @@ decode() {  # FILE: the decoded trace, normalised
 }
 
 cd "$tmp" || exit 1
-"$sled" record -o t1 -A 'add3@args=1,retval' -- "$prog" 0 >/dev/null 2>&1 ||
+"$sled" record -o t1 -A '@args=1,retval' -- "$prog" 0 >/dev/null 2>&1 ||
   { echo "record failed" >&2; exit 1; }
 # Written to a file, the export says nothing (no progress bar off a terminal).
 check perfetto_export "$sled" export -d t1 --format perfetto -o t1.pftrace

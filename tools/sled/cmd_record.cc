@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -59,18 +60,29 @@ std::string joined(const std::vector<std::string> &v, const char *sep) {
 }
 
 // -A 'parse_field@args' or '@args=3,retval': the function_graph capture
-// options. sled's tracer captures per session, not per function: the
-// arguments and return values of every traced function are recorded (the
-// PATTERN part is accepted for uftrace users and otherwise unused).
+// options. PATTERN names the functions whose arguments and return values
+// are recorded (capture=, they are traced even outside -F); an empty one
+// means every traced function. Several -A: their functions together, the
+// largest args=N, retval if any asks.
 std::string capture_options(const std::vector<std::string> &specs, std::string *error) {
   unsigned args = 0;
-  bool retval = false;
+  bool retval = false, every_function = false;
+  std::string patterns;
   for (const std::string &spec : specs) {
     auto at = spec.find('@');
     if (at == std::string::npos) {
       *error = fmt::format("-A '{}': expected PATTERN@args[=N][,retval]", spec);
       return "";
     }
+    std::string pattern = spec.substr(0, at);
+    if (pattern.find_first_of(" \t") != std::string::npos) {
+      *error = fmt::format("-A '{}': a pattern has no spaces (use one -A per pattern)", spec);
+      return "";
+    }
+    if (pattern.empty())
+      every_function = true;
+    else
+      patterns += (patterns.empty() ? "" : ",") + pattern;
     std::string what = spec.substr(at + 1);
     size_t pos = 0;
     while (pos <= what.size()) {
@@ -78,15 +90,15 @@ std::string capture_options(const std::vector<std::string> &specs, std::string *
       std::string item =
           what.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
       if (item == "args") {
-        args = 6;
+        args = std::max(args, 6u);
       } else if (item.rfind("args=", 0) == 0) {
         char *end = nullptr;
         unsigned long n = std::strtoul(item.c_str() + 5, &end, 10);
-        if (*end || n > 8) {
+        if (item.size() == 5 || *end || n > 8) {
           *error = fmt::format("-A '{}': args=N takes 0..8", spec);
           return "";
         }
-        args = static_cast<unsigned>(n);
+        args = std::max(args, static_cast<unsigned>(n));
       } else if (item == "retval") {
         retval = true;
       } else {
@@ -100,6 +112,7 @@ std::string capture_options(const std::vector<std::string> &specs, std::string *
   std::string out;
   if (args) out += fmt::format("args={}", args);
   if (retval) out += std::string(out.empty() ? "" : " ") + "retval=1";
+  if (!out.empty() && !every_function && !patterns.empty()) out += " capture=" + patterns;
   return out;
 }
 

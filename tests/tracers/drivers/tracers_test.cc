@@ -173,6 +173,32 @@ TEST_P(FunctionGraph, SixArguments) {
   EXPECT_EQ(one_thread(dir_), (Lines{"> trc_args6", "args -1 2 -3 4 -5 6", "< trc_args6"}));
 }
 
+// capture= limits args= and retval= to its functions; the others are
+// traced without them, each function exactly once (no second ops on it),
+// also after a live notrace change.
+TEST_P(FunctionGraph, CaptureOnlyTheNamedFunctions) {
+  Start("function_graph", "filter=trc_args6,trc_mid args=2 retval=1 capture=trc_mid");
+  EXPECT_EQ(trc_args6(1, 2, 3, 4, 5, 6), 21);
+  EXPECT_EQ(trc_mid(3, -4), 1);
+  ASSERT_EQ(sled_tracer_set_notrace("function_graph", "trc_leaf"), 0) << sled_trace_last_error();
+  EXPECT_EQ(trc_args6(1, 2, 3, 4, 5, 6), 21);
+  EXPECT_EQ(trc_mid(5, 6), 13);
+  Close();
+  EXPECT_EQ(one_thread(dir_),
+            (Lines{"> trc_args6", "< trc_args6", "> trc_mid", "args 3 -4", "< trc_mid", "= 1",
+                   "> trc_args6", "< trc_args6", "> trc_mid", "args 5 6", "< trc_mid", "= 13"}));
+}
+
+// A captured function is traced even outside filter= (uftrace's -A).
+TEST_P(FunctionGraph, CaptureAddsToTheFilter) {
+  Start("function_graph", "filter=trc_args6 retval=1 capture=trc_mid");
+  EXPECT_EQ(trc_args6(1, 2, 3, 4, 5, 6), 21);
+  EXPECT_EQ(trc_mid(3, -4), 1);
+  Close();
+  EXPECT_EQ(one_thread(dir_),
+            (Lines{"> trc_args6", "< trc_args6", "> trc_mid", "< trc_mid", "= 1"}));
+}
+
 TEST_P(FunctionGraph, DepthLimitsHookedCalls) {
   Start("function_graph", "filter=trc_fact depth=2");
   // The depth applies to threads whose first hooked call comes after it.
@@ -404,6 +430,8 @@ TEST(SessionApi, BadOptionsAreEinvalAndChangeNothing) {
       {"function_graph", "retval=yes", "function_graph: retval='yes' is not 0 or 1"},
       {"function_graph", "depth=0", "function_graph: depth='0' is not an integer in 1..65536"},
       {"function_graph", "filter", "sled_tracer_start: option 'filter' is not key=value"},
+      {"function_graph", "capture=trc_leaf", "function_graph: capture= needs args= or retval="},
+      {"function_graph", "args=1 capture=,", "function_graph: capture= names no function"},
   };
   for (const Case &c : start_cases) {
     EXPECT_EQ(sled_tracer_start(c.what, c.options), -EINVAL) << c.what << " " << c.options;
@@ -412,6 +440,11 @@ TEST(SessionApi, BadOptionsAreEinvalAndChangeNothing) {
   }
   EXPECT_EQ(sled_tracer_start("function", "filter=no_such_function_here"), -ENOENT);
   EXPECT_EQ(std::string(sled_trace_last_error()).rfind("filter=no_such_function_here: ", 0), 0u)
+      << sled_trace_last_error();
+  EXPECT_EQ(sled_tracer_start("function_graph", "args=1 capture=no_such_function_here"), -ENOENT);
+  EXPECT_EQ(std::string(sled_trace_last_error())
+                .rfind("function_graph: capture=no_such_function_here: ", 0),
+            0u)
       << sled_trace_last_error();
   // Nothing started: both tracers still start.
   EXPECT_EQ(sled_tracer_start("function", "filter=trc_leaf"), 0) << sled_trace_last_error();
