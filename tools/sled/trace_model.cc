@@ -10,6 +10,20 @@
 #include <sstream>
 
 namespace sled::cli {
+namespace {
+
+// A replay line for event e at this depth (call: its index in the calls).
+Line call_line(uint32_t tid, const reader::Event &e, unsigned depth, size_t call) {
+  Line l;
+  l.tid = tid;
+  l.ns = e.ns;
+  l.kind = e.kind;
+  l.depth = depth;
+  l.call = call;
+  return l;
+}
+
+}  // namespace
 
 std::string demangle(const std::string &name) {
   if (name.rfind("_Z", 0) != 0) return name;
@@ -60,7 +74,7 @@ std::string TraceModel::load(const std::string &dir, Progress *progress) {
           c.depth = static_cast<unsigned>(open.size());
           tc.calls.push_back(c);
           if (exits) open.push_back(tc.calls.size() - 1);
-          tc.lines.push_back({tid, e.ns, e.kind, c.depth, tc.calls.size() - 1});
+          tc.lines.push_back(call_line(tid, e, c.depth, tc.calls.size() - 1));
           break;
         }
         case reader::EventKind::exit: {
@@ -75,7 +89,7 @@ std::string TraceModel::load(const std::string &dir, Progress *progress) {
           c.end_ns = e.ns;
           c.unwound = e.unwound;
           if (!open.empty()) tc.calls[open.back()].child_ns += c.duration();
-          tc.lines.push_back({tid, e.ns, e.kind, c.depth, idx});
+          tc.lines.push_back(call_line(tid, e, c.depth, idx));
           break;
         }
         case reader::EventKind::args:
@@ -90,7 +104,7 @@ std::string TraceModel::load(const std::string &dir, Progress *progress) {
           break;
         case reader::EventKind::stack:
         case reader::EventKind::marker: {
-          Line l{tid, e.ns, e.kind, static_cast<unsigned>(open.size()), 0};
+          Line l = call_line(tid, e, static_cast<unsigned>(open.size()), 0);
           l.marker = e.marker;
           l.marker_arg = e.marker_arg;
           l.values = e.values;
