@@ -67,6 +67,16 @@ objcopy --strip-debug "$args_prog" "$tmp/args_prog.nodebug"
 check nodebug_record "$sled" --color=never record -o t7 -F parse_field -F is_sep -F span_end \
   -A '@args=2,retval' -- "$tmp/args_prog.nodebug"
 check nodebug_graph "$sled" --color=never graph -d t7 --srcline
+# A program rebuilt after the recording (another build-id at the same
+# path): its DWARF is not used, one warning says why, values stay raw.
+cp "$args_prog" "$tmp/args_prog.rebuilt"
+"$sled" record -o t9 -F parse_field -A 'parse_field@args=2,retval' -- "$tmp/args_prog.rebuilt" \
+  >/dev/null 2>&1
+cp "$prog" "$tmp/args_prog.rebuilt"
+extra_sed=(-e 's#[^ ]*/args_prog.rebuilt#<tmp>/args_prog.rebuilt#'
+  -e 's/build-id [0-9a-f]+ in the trace, [0-9a-f]+ on disk/build-id <id> in the trace, <id> on disk/')
+check rebuilt_graph "$sled" --color=never graph -d t9 --srcline
+extra_sed=()
 # A program without patchable functions: refused before it runs.
 check err_not_instrumented "$sled" record -o t8 -- true
 # sites: the program's patchable functions (addresses vary with the build).

@@ -13,6 +13,7 @@
 #include <gelf.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 
 namespace sled::cli {
@@ -235,28 +236,46 @@ struct ElfFile {
   }
 };
 
-std::string build_id_debug_path(Elf *elf) {
+// The file's GNU build-id, raw bytes ("" without one).
+std::string build_id_of(Elf *elf) {
   const void *id = nullptr;
   ssize_t n = dwelf_elf_gnu_build_id(elf, &id);
-  if (n < 2) return "";
-  const auto *b = static_cast<const unsigned char *>(id);
+  return n > 0 ? std::string(static_cast<const char *>(id), static_cast<size_t>(n)) : "";
+}
+
+std::string hex_of(const std::string &bytes) {
+  static const char digits[] = "0123456789abcdef";
   std::string hex;
-  for (ssize_t i = 0; i < n; i++) {
-    static const char digits[] = "0123456789abcdef";
-    hex += digits[b[i] >> 4];
-    hex += digits[b[i] & 15];
+  for (unsigned char b : bytes) {
+    hex += digits[b >> 4];
+    hex += digits[b & 15];
   }
+  return hex;
+}
+
+std::string build_id_debug_path(Elf *elf) {
+  std::string hex = hex_of(build_id_of(elf));
+  if (hex.size() < 4) return "";
   return "/usr/lib/debug/.build-id/" + hex.substr(0, 2) + "/" + hex.substr(2) + ".debug";
 }
 
 }  // namespace
 
-void load_module_debug(const std::string &path, ModuleDebug *out) {
+void load_module_debug(const std::string &path, const std::string &recorded_build_id,
+                       ModuleDebug *out) {
   out->loaded = true;
   elf_version(EV_CURRENT);
   ElfFile file(path);
   if (!file.elf || elf_kind(file.elf) != ELF_K_ELF) {
     out->error = path + ": not a readable ELF file";
+    return;
+  }
+  if (std::string on_disk = build_id_of(file.elf);
+      !recorded_build_id.empty() && on_disk != recorded_build_id) {
+    out->replaced = true;
+    out->error = path + " is not the file recorded (build-id " + hex_of(recorded_build_id) +
+                 " in the trace, " + (on_disk.empty() ? "none" : hex_of(on_disk)) +
+                 " on disk): no argument names or source lines from it";
     return;
   }
   GElf_Ehdr eh;
@@ -301,7 +320,11 @@ void load_module_debug(const std::string &path, ModuleDebug *out) {
 
 ModuleDebug &DebugInfo::module(const reader::Module &m) {
   ModuleDebug &d = modules_[m.path];
-  if (!d.loaded) load_module_debug(m.path, &d);
+  if (!d.loaded) {
+    load_module_debug(m.path, m.build_id, &d);
+    // Said once per module: the output stays readable, with raw values.
+    if (d.replaced) std::fprintf(stderr, "sled: warning: %s\n", d.error.c_str());
+  }
   return d;
 }
 

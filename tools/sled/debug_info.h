@@ -62,8 +62,9 @@ enum class Abi { x86_64, aarch64, other };
 // The DWARF of one module file: its own, or the separate debug file found
 // through its build-id under /usr/lib/debug/.build-id.
 struct ModuleDebug {
-  bool loaded = false;  // the file was read (it may still have no DWARF)
-  std::string error;    // why there is no DWARF, when there is none
+  bool loaded = false;    // the file was read (it may still have no DWARF)
+  std::string error;      // why there is no DWARF, when there is none
+  bool replaced = false;  // the file's build-id is not the one recorded
   Abi abi = Abi::other;
   uint64_t min_vaddr = 0;  // lowest PT_LOAD p_vaddr: load bias = module lo - min_vaddr
   std::map<uint64_t, FunctionInfo> functions;  // by entry (link-time address)
@@ -85,6 +86,10 @@ class DebugInfo {
 };
 
 // Reads path's DWARF into out (which it fills even on failure: error set).
-void load_module_debug(const std::string &path, ModuleDebug *out);
+// recorded_build_id (raw bytes; empty: unknown) is the build-id the trace
+// recorded for it: a file with another one was rebuilt or replaced since,
+// and is not read (its names, types and lines would be wrong).
+void load_module_debug(const std::string &path, const std::string &recorded_build_id,
+                       ModuleDebug *out);
 
 }  // namespace sled::cli

@@ -293,6 +293,14 @@ std::string Trace::parse_record(uint16_t type, const uint8_t *p, size_t n, size_
         if (!c.ok || mod >= nm) return bad("site");
         raw_symbols_.push_back({ip, std::move(name), first_module + static_cast<size_t>(mod)});
       }
+      // Build-ids, one per module, when the writer added them (traces
+      // written before they were end here).
+      if (c.left() > 0)
+        for (uint64_t i = 0; i < nm; i++) {
+          std::string id = c.str();
+          if (!c.ok) return bad("build-id");
+          (*modules_)[first_module + static_cast<size_t>(i)].build_id = std::move(id);
+        }
       return "";
     }
     case fmt::rec_section: {

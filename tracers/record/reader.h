@@ -71,6 +71,7 @@ struct Thread {
 struct Module {
   std::string name, path;
   uintptr_t lo = 0, hi = 0;  // [lo, hi)
+  std::string build_id;      // raw GNU build-id bytes at recording; empty if unknown
 };
 
 struct Symbol {
