@@ -1,7 +1,6 @@
 // sled export: the trace in other tools' formats. chrome: Chrome's
 // trace-event JSON (complete "X" events per call; opens in Perfetto's UI and
-// chrome://tracing), streamed: each event is serialised and written as it is
-// made, only one process's call trees in memory; perfetto: Perfetto's
+// chrome://tracing; export_chrome.h, streamed); perfetto: Perfetto's
 // protobuf trace (export_perfetto.h); folded: one line per call path with
 // its self time in ns, for flame-graph tools. Every process of the trace
 // directory (record --follow), or --pid's.
@@ -10,10 +9,9 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
-#include <optional>
 
 #include "commands.h"
+#include "export_chrome.h"
 #include "export_perfetto.h"
 #include "load.h"
 #include "stacks.h"
@@ -27,65 +25,6 @@ struct ExportOptions {
   std::string output = "-";
   uint32_t pid = 0;
 };
-
-// The document {"displayTimeUnit":"ns","traceEvents":[...]} written one
-// event at a time: the bytes nlohmann-json gives the whole document (keys
-// sorted, compact), without holding it. Names are whatever bytes the
-// symbol table holds: strings are escaped by nlohmann-json, and bytes that
-// are not UTF-8 become U+FFFD, so the output is always valid JSON.
-class ChromeWriter {
- public:
-  explicit ChromeWriter(std::ostream &out) : out_(out) {
-    out_ << R"({"displayTimeUnit":"ns","traceEvents":[)";
-  }
-  void event(const nlohmann::json &e) {
-    if (events_++) out_ << ',';
-    out_ << e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
-  void finish() { out_ << "]}\n"; }
-
- private:
-  std::ostream &out_;
-  uint64_t events_ = 0;
-};
-
-// One process's threads: a thread_name event, then a complete event per
-// call in entry order. False when the output failed (no point going on).
-bool write_chrome(const TraceModel &m, ChromeWriter &w, std::ostream &out, Progress &progress) {
-  uint32_t pid = m.trace().header().pid;
-  for (const ThreadCalls &t : m.threads()) {
-    w.event({{"ph", "M"},
-             {"name", "thread_name"},
-             {"pid", pid},
-             {"tid", t.tid},
-             {"args", {{"name", fmt::format("thread {}", t.tid)}}}});
-    for (const Call &c : t.calls) {
-      progress.add();
-      uint64_t end = c.end_ns ? c.end_ns : m.end_ns();
-      nlohmann::json e = {{"ph", "X"},
-                          {"name", m.name(c.ip)},
-                          {"cat", "function"},
-                          {"pid", pid},
-                          {"tid", t.tid},
-                          {"ts", (c.start_ns - m.start_ns()) / 1e3},
-                          {"dur", (end - c.start_ns) / 1e3}};
-      nlohmann::json args = nlohmann::json::object();
-      for (size_t i = 0; i < c.args.size(); i++) args[fmt::format("arg{}", i)] = c.args[i];
-      if (c.has_retval) args["retval"] = c.retval;
-      if (c.unwound) args["unwound"] = true;
-      if (!args.empty()) e["args"] = std::move(args);
-      w.event(e);
-      if (!out) return false;
-    }
-  }
-  return true;
-}
-
-size_t call_count(const TraceModel &m) {
-  size_t n = 0;
-  for (const ThreadCalls &t : m.threads()) n += t.calls.size();
-  return n;
-}
 
 // Each process's folded stacks; with several, under a root frame naming it.
 void write_folded(const TraceModel &m, bool several, std::ostream &out) {
@@ -122,18 +61,7 @@ void run(const ExportOptions &o) {
     progress.finish();
     if (!err.empty()) return failed(err);
   } else if (o.format == "chrome") {
-    // Nothing is written before the first process has loaded: a trace
-    // that cannot be read leaves no output at all.
-    std::optional<ChromeWriter> w;
-    for (const ProcessTrace &p : procs) {
-      TraceModel m;
-      if (!load_trace(p.dir, m)) return failed(std::string());
-      if (!w) w.emplace(*out);
-      Progress progress("sled: export", call_count(m), "calls");
-      if (!write_chrome(m, *w, *out, progress)) break;
-    }
-    if (!w) w.emplace(*out);
-    w->finish();
+    if (std::string err = write_chrome(procs, *out); !err.empty()) return failed(err);
   } else {
     for (const ProcessTrace &p : procs) {
       TraceModel m;
