@@ -7,8 +7,12 @@
 // its function and drops the calls above it; arguments go to the latest
 // entry; a return value to the exit just before it), a call without an
 // exit lasting to the process's last event, times relative to its first.
-// Each event is one nlohmann::json object, dumped alone: keys sorted,
-// compact, strings escaped, bytes that are not UTF-8 replaced by U+FFFD.
+// The bytes are those of nlohmann-json's dump of the whole document (keys
+// sorted, compact); every value is still serialised by nlohmann-json
+// (strings escaped, bytes that are not UTF-8 replaced by U+FFFD, so the
+// output is valid JSON whatever a symbol holds), a call's keys written in
+// that sorted order around them. Must not change the document: the golden
+// files of tests/cli (chrome_*) were made by the whole-document export.
 #include "export_chrome.h"
 
 #include <fmt/format.h>
@@ -49,6 +53,11 @@ std::string process_facts(const reader::Trace &t, ProcessFacts *f, Progress &pro
   return "";
 }
 
+// Compact, strings escaped, bytes that are not UTF-8 as U+FFFD.
+std::string dump(const nlohmann::json &j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 // How a call ended, by entry index.
 struct CallEnd {
   uint64_t end_ns = 0;  // 0: no exit (runs to the process's end)
@@ -61,9 +70,11 @@ class ChromeWriter {
   explicit ChromeWriter(std::ostream &out) : out_(out) {
     out_ << R"({"displayTimeUnit":"ns","traceEvents":[)";
   }
-  void event(const nlohmann::json &e) {
+  void event(const nlohmann::json &e) { serialised(dump(e)); }
+  // One event's JSON, made by the caller.
+  void serialised(const std::string &e) {
     if (events_++) out_ << ',';
-    out_ << e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out_ << e;
   }
   void finish() { out_ << "]}\n"; }
 
@@ -169,24 +180,30 @@ class ProcessWriter {
   void call(uint32_t tid, uintptr_t ip, uint64_t start, const std::vector<uint64_t> &args,
             const CallEnd &end) {
     uint64_t end_ns = end.end_ns ? end.end_ns : f_.end_ns;
-    nlohmann::json e = {{"ph", "X"},
-                        {"name", name(ip)},
-                        {"cat", "function"},
-                        {"pid", t_.header().pid},
-                        {"tid", tid},
-                        {"ts", (start - f_.start_ns) / 1e3},
-                        {"dur", (end_ns - start) / 1e3}};
-    nlohmann::json a = nlohmann::json::object();
-    for (size_t i = 0; i < args.size(); i++) a[fmt::format("arg{}", i)] = args[i];
-    if (end.has_retval) a["retval"] = end.retval;
-    if (end.unwound) a["unwound"] = true;
-    if (!a.empty()) e["args"] = std::move(a);
-    w_.event(e);
+    // The keys in the order nlohmann-json sorts them (args, cat, dur, name,
+    // ph, pid, tid, ts), each value serialised by it: the bytes of a whole
+    // object's dump, without building one per call.
+    std::string &e = event_;
+    e = "{";
+    if (!args.empty() || end.has_retval || end.unwound) {
+      nlohmann::json a = nlohmann::json::object();
+      for (size_t i = 0; i < args.size(); i++) a[fmt::format("arg{}", i)] = args[i];
+      if (end.has_retval) a["retval"] = end.retval;
+      if (end.unwound) a["unwound"] = true;
+      e += R"("args":)" + dump(a) + ",";
+    }
+    e += R"("cat":"function","dur":)" + dump((end_ns - start) / 1e3);
+    e += R"(,"name":)" + name(ip);
+    e += R"(,"ph":"X","pid":)" + std::to_string(t_.header().pid);
+    e += R"(,"tid":)" + std::to_string(tid);
+    e += R"(,"ts":)" + dump((start - f_.start_ns) / 1e3) + "}";
+    w_.serialised(e);
   }
 
+  // The function's name as a JSON string (quoted, escaped), made once.
   const std::string &name(uintptr_t ip) {
     auto [it, added] = names_.try_emplace(ip);
-    if (added) it->second = function_name(t_, ip);
+    if (added) it->second = dump(function_name(t_, ip));
     return it->second;
   }
 
@@ -196,6 +213,7 @@ class ProcessWriter {
   const ProcessFacts &f_;
   Progress &progress_;
   std::unordered_map<uintptr_t, std::string> names_;
+  std::string event_;  // reused: one allocation for every call's event
 };
 
 // The trace of p, opened, with its cut warning said; "" or the error.
