@@ -145,17 +145,28 @@ class Child {
 
 const char *const kExpectedOutput = "phase 1 done\nphase 2 done\nresult 904\n";
 
+// From "phase 2 done": lets phase 3 run, then the program must end with
+// the output and exit status of a run without sled.
+void finish_as_alone(Child &c) {
+  c.go_on();
+  Outcome o = c.finish();
+  EXPECT_EQ(o.status, 3);
+  EXPECT_EQ(o.out, kExpectedOutput);
+}
+
+// From "phase 1 done": phases 2 and 3, with the same checks.
+void run_on_as_alone(Child &c) {
+  c.go_on();
+  ASSERT_TRUE(c.wait_for("phase 2 done"));
+  finish_as_alone(c);
+}
+
 // The whole run without sled: what every attached run must print.
 TEST(Attach, ProgramAloneOutput) {
   for (const char *prog : {ATTACH_PROG_CLANG, ATTACH_PROG_GCC}) {
     Child c(prog, {});
     ASSERT_TRUE(c.wait_for("phase 1 done"));
-    c.go_on();
-    ASSERT_TRUE(c.wait_for("phase 2 done"));
-    c.go_on();
-    Outcome o = c.finish();
-    EXPECT_EQ(o.status, 3);
-    EXPECT_EQ(o.out, kExpectedOutput);
+    run_on_as_alone(c);
   }
 }
 
@@ -171,12 +182,7 @@ TEST(Attach, LoadsALibraryIntoARunningProcess) {
                           ATTACH_MARKER_SO});
     EXPECT_EQ(a.status, 0) << a.err;
     EXPECT_EQ(slurp(marker), "loaded in " + std::to_string(c.pid()) + "\n") << prog;
-    c.go_on();
-    ASSERT_TRUE(c.wait_for("phase 2 done"));
-    c.go_on();
-    Outcome o = c.finish();
-    EXPECT_EQ(o.status, 3);
-    EXPECT_EQ(o.out, kExpectedOutput);
+    run_on_as_alone(c);
   }
 }
 
@@ -201,12 +207,7 @@ TEST(Attach, RewritesGccEntriesOnly) {
         << a.err;
     EXPECT_GE(sites, 4u) << a.err;  // parse_a, parse_b, work, spin at least
     EXPECT_EQ(rewritten, gcc ? sites : 0) << a.err;
-    c.go_on();
-    ASSERT_TRUE(c.wait_for("phase 2 done"));
-    c.go_on();
-    Outcome o = c.finish();
-    EXPECT_EQ(o.status, 3);
-    EXPECT_EQ(o.out, kExpectedOutput);
+    run_on_as_alone(c);
   }
 }
 
@@ -233,10 +234,7 @@ void attach_trace_stop(const char *prog, const std::vector<std::string> &extra,
   Outcome s = run(dir, {ATTACH_SLED, "ctl", std::to_string(c.pid()), "stop"});
   EXPECT_EQ(s.status, 0) << s.err;
   EXPECT_NE(s.out.find("closed " + trace), std::string::npos) << s.out;
-  c.go_on();
-  Outcome o = c.finish();
-  EXPECT_EQ(o.status, 3);
-  EXPECT_EQ(o.out, kExpectedOutput);
+  finish_as_alone(c);
   AgentTrace t;
   ASSERT_TRUE(read_agent_trace(trace, true, &t)) << t.error;
   ASSERT_EQ(t.threads.size(), 1u);
@@ -283,10 +281,7 @@ TEST(Attach, SecondAttachOnlyStartsTracing) {
   EXPECT_EQ(b.err, "sled: attach: the agent is already loaded in PID " + pid +
                        "\nsled: attach: tracing PID " + pid + " with function_graph into " +
                        second + "; `sled ctl " + pid + " stop` stops it and closes the trace\n");
-  c.go_on();
-  Outcome o = c.finish();
-  EXPECT_EQ(o.status, 3);
-  EXPECT_EQ(o.out, kExpectedOutput);
+  finish_as_alone(c);
   AgentTrace t;
   ASSERT_TRUE(read_agent_trace(second, true, &t)) << t.error;
   ASSERT_EQ(t.threads.size(), 1u);
@@ -349,12 +344,7 @@ TEST(AttachRefuses, AlreadyTraced) {
   EXPECT_EQ(a.err, "sled: attach: PID " + std::to_string(c.pid()) +
                        " (attach_prog_cla) is already traced by PID " + std::to_string(tracer) +
                        " (attach_e2e) (a debugger or another tracer): detach it first\n");
-  c.go_on();
-  ASSERT_TRUE(c.wait_for("phase 2 done"));
-  c.go_on();
-  Outcome o = c.finish();
-  EXPECT_EQ(o.status, 3);
-  EXPECT_EQ(o.out, kExpectedOutput);
+  run_on_as_alone(c);
 }
 
 // Run as root, the test attaches as `nobody` to its own child.
@@ -369,10 +359,7 @@ TEST(AttachRefuses, AnotherUsersProcess) {
   EXPECT_EQ(a.status, 1);
   EXPECT_EQ(a.err, "sled: attach: PID " + std::to_string(c.pid()) +
                        " (attach_prog_cla) belongs to root: attach to your own processes only\n");
-  c.go_on();
-  ASSERT_TRUE(c.wait_for("phase 2 done"));
-  c.go_on();
-  EXPECT_EQ(c.finish().status, 3);
+  run_on_as_alone(c);
 }
 
 }  // namespace

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# progress_tmux.sh SLED PROG — the progress bar as a user sees it: `sled
-# export` runs in a tmux pane and writes into a FIFO this script holds
-# without reading, so the export stops mid-way (pipe full) with its bar on
-# the screen: capture-pane must show it. Then the FIFO is drained, and
-# the finished pane must show the command's end and no trace of the bar.
+# progress_tmux.sh SLED PROG [FORMAT] — the progress bar as a user sees
+# it: `sled export --format FORMAT` (perfetto, the default, or chrome)
+# runs in a tmux pane and writes into a FIFO this script holds without
+# reading, so the export stops mid-way (pipe full) with its bar on the
+# screen: capture-pane must show it. Then the FIFO is drained, and the
+# finished pane must show the command's end and no trace of the bar.
 # (That nothing reaches non-terminal output is the golden tests' part.)
 set -uo pipefail
-sled=$(realpath "$1") prog=$(realpath "$2")
+sled=$(realpath "$1") prog=$(realpath "$2") format=${3:-perfetto}
+unit=events  # what the bar counts: perfetto, events; chrome, calls
+[[ $format == chrome ]] && unit=calls
 tmp=$(mktemp -d)
 sock="sled-progress-$$"
 drain=
@@ -17,14 +20,15 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$tmp" || exit 1
-# 20,000 calls: ~1 MB of Perfetto output, far more than a pipe holds.
+# 20,000 calls: ~1 MB of Perfetto output (2 MB of JSON), far more than a
+# pipe holds.
 "$sled" record -o big -- "$prog" 0 20000 >/dev/null 2>&1 || { echo "record failed" >&2; exit 1; }
 mkfifo out.fifo
 exec 3<>out.fifo  # a reader that reads nothing yet: the export blocks once the pipe is full
 tmux -L "$sock" new-session -d -x 120 -y 10 \
-  "'$sled' export -d big --format perfetto -o out.fifo; echo EXPORT-DONE=\$?; sleep 600"
+  "'$sled' export -d big --format $format -o out.fifo; echo EXPORT-DONE=\$?; sleep 600"
 pane() { tmux -L "$sock" capture-pane -p -t 0; }
-bar='sled: export \[[#.]{30}\] +[0-9]+% [0-9]+/[0-9]+ events'
+bar='sled: export \[[#.]{30}\] +[0-9]+% [0-9]+/[0-9]+ '$unit
 seen=
 for _ in $(seq 100); do
   if pane | grep -Eq "$bar"; then

@@ -21,6 +21,7 @@
 # With SLED_GOLDEN_UPDATE=1 the expected files are rewritten instead.
 set -uo pipefail
 case_name=$1
+here=$(dirname "$(realpath "$0")")
 sled=$(realpath "$2") agent=$(realpath "$3") prog=$(realpath "$4") golden=$(realpath "$5")
 tmp=$(mktemp -d)
 chmod 755 "$tmp"
@@ -67,27 +68,19 @@ stop_prog() {
   prog_status=$?
 }
 
+# normalise() and check() are tests/cli/golden.sh's own (one source of
+# truth for what varies between runs); the socket's pids, paths, counters
+# and short addresses are normalised first.
+source <(sed -n -e '/^normalise() {/,/^}/p' -e '/^check() {/,/^}/p' "$here/../cli/golden.sh")
+extra_sed=()
+eval "golden_$(declare -f normalise)"
 normalise() {
   sed -E -e "s#$tmp#<tmp>#g" \
          -e "s/\\b$PID\\b/<pid>/g" \
          -e 's/0x[0-9a-f]{6,}/<addr>/g' \
          -e 's/^(events|lost|bytes_written|threads|patch_batches|sites_patched|literal_writes|grace_periods) [0-9]+$/\1 <n>/' \
          -e 's/(events|lost) [0-9]+/\1 <n>/g' \
-         -e 's#/tmp/sled-[0-9]+|/run/user/[0-9]+/sled#<dir>#g'
-}
-
-check() {  # NAME, then the command whose stdout+stderr is compared
-  local name=$1
-  shift
-  "$@" >"$tmp/$name.raw" 2>&1
-  echo "exit=$?" >>"$tmp/$name.raw"
-  normalise <"$tmp/$name.raw" >"$tmp/$name.out"
-  if [[ ${SLED_GOLDEN_UPDATE:-0} == 1 ]]; then
-    cp "$tmp/$name.out" "$golden/$name.txt"
-  elif ! diff -u "$golden/$name.txt" "$tmp/$name.out"; then
-    echo "golden: $name differs (above)" >&2
-    fails=$((fails + 1))
-  fi
+         -e 's#/tmp/sled-[0-9]+|/run/user/[0-9]+/sled#<dir>#g' | golden_normalise
 }
 
 # Waits until the program recorded at least N more events than now.
@@ -176,20 +169,11 @@ case_private_dir() {
   stop_prog
   expect "socket removed" test ! -e "$xdg/sled/$PID.sock"
   # Refused: one line, no socket, the program runs on (exit 0).
-  refused() {  # NAME, then the setup done before the run
+  refused() {  # NAME: a run refused by the directory as it is now
     local name=$1
     touch "$tmp/stop"
-    env XDG_RUNTIME_DIR="$xdg" LD_PRELOAD="$agent" "$prog" "$tmp/stop" "$tmp/ready" \
-      >"$tmp/$name.raw" 2>&1
-    echo "exit=$?" >>"$tmp/$name.raw"
     PID=none
-    normalise <"$tmp/$name.raw" >"$tmp/$name.out"
-    if [[ ${SLED_GOLDEN_UPDATE:-0} == 1 ]]; then
-      cp "$tmp/$name.out" "$golden/$name.txt"
-    elif ! diff -u "$golden/$name.txt" "$tmp/$name.out"; then
-      echo "golden: $name differs (above)" >&2
-      fails=$((fails + 1))
-    fi
+    check "$name" env XDG_RUNTIME_DIR="$xdg" LD_PRELOAD="$agent" "$prog" "$tmp/stop" "$tmp/ready"
     expect "$name: no socket" test -z "$(find "$xdg/" -name '*.sock')"
   }
   chmod 0755 "$xdg/sled"

@@ -60,6 +60,19 @@ sled_site_info site_of(long (*fn)(long)) {
   return info;
 }
 
+// ops made a direct ops on t's trampoline, traced where `filter` says.
+void make_direct(sled_ops *ops, const Tramp &t, const char *filter) {
+  ASSERT_NE(t.code, nullptr);
+  ASSERT_EQ(sled_ops_set_direct(ops, t.code, t.size), 0);
+  ASSERT_EQ(sled_set_filter(ops, filter, 1), 0);
+}
+
+// ops made an ordinary ops counting into g_callbacks where `filter` says.
+void make_counting(sled_ops *ops, const char *filter) {
+  ops->func = count_cb;
+  ASSERT_EQ(sled_set_filter(ops, filter, 1), 0);
+}
+
 struct StrategyScope {
   explicit StrategyScope(const char *name) { EXPECT_EQ(sled_set_strategy(name), 0) << name; }
   ~StrategyScope() { EXPECT_EQ(sled_set_strategy("callops"), 0); }
@@ -71,10 +84,8 @@ TEST(Direct, AloneExactCountsUnderEveryStrategy) {
     SCOPED_TRACE(strategy);
     StrategyScope scope(strategy);
     Tramp t;
-    ASSERT_NE(t.code, nullptr);
     sled_ops ops{};
-    ASSERT_EQ(sled_ops_set_direct(&ops, t.code, t.size), 0);
-    ASSERT_EQ(sled_set_filter(&ops, "dt_alone", 1), 0);
+    ASSERT_NO_FATAL_FAILURE(make_direct(&ops, t, "dt_alone"));
     ASSERT_EQ(sled_register_ops(&ops), 0) << sled_last_error();
     sled_site_info info = site_of(dt_alone);
     EXPECT_EQ(info.dispatch, SLED_DISPATCH_TRAMP);
@@ -97,12 +108,9 @@ TEST(Direct, SecondOpsJoinsAndLeavesWithExactCounts) {
     SCOPED_TRACE(strategy);
     StrategyScope scope(strategy);
     Tramp t;
-    ASSERT_NE(t.code, nullptr);
     sled_ops direct{}, other{};
-    other.func = count_cb;
-    ASSERT_EQ(sled_ops_set_direct(&direct, t.code, t.size), 0);
-    ASSERT_EQ(sled_set_filter(&direct, "dt_shared", 1), 0);
-    ASSERT_EQ(sled_set_filter(&other, "dt_shared", 1), 0);
+    ASSERT_NO_FATAL_FAILURE(make_direct(&direct, t, "dt_shared"));
+    ASSERT_NO_FATAL_FAILURE(make_counting(&other, "dt_shared"));
     ASSERT_EQ(sled_register_ops(&direct), 0) << sled_last_error();
     g_callbacks = 0;
     long x = 1;
@@ -166,12 +174,9 @@ TEST(Direct, AloneSiteCallsTheTrampolineItselfWhenInReach) {
 
 TEST(Direct, ArgumentRegistersPreserved) {
   Tramp t;
-  ASSERT_NE(t.code, nullptr);
   sled_ops direct{}, other{};
-  other.func = count_cb;
-  ASSERT_EQ(sled_ops_set_direct(&direct, t.code, t.size), 0);
-  ASSERT_EQ(sled_set_filter(&direct, "dt_args", 1), 0);
-  ASSERT_EQ(sled_set_filter(&other, "dt_args", 1), 0);
+  ASSERT_NO_FATAL_FAILURE(make_direct(&direct, t, "dt_args"));
+  ASSERT_NO_FATAL_FAILURE(make_counting(&other, "dt_args"));
   double want = dt_args(1, 2, 3, 4, 5, 6, 1.5, 4.0);
   ASSERT_EQ(sled_register_ops(&direct), 0);
   EXPECT_EQ(dt_args(1, 2, 3, 4, 5, 6, 1.5, 4.0), want) << "alone";
@@ -188,15 +193,10 @@ TEST(Direct, ArgumentRegistersPreserved) {
 TEST(Direct, StrategySwitchWhileRunningKeepsCountsExact) {
   Watchdog dog(120);
   Tramp ta, ts;
-  ASSERT_NE(ta.code, nullptr);
-  ASSERT_NE(ts.code, nullptr);
   sled_ops alone{}, shared{}, other{};
-  other.func = count_cb;
-  ASSERT_EQ(sled_ops_set_direct(&alone, ta.code, ta.size), 0);
-  ASSERT_EQ(sled_ops_set_direct(&shared, ts.code, ts.size), 0);
-  ASSERT_EQ(sled_set_filter(&alone, "dt_alone", 1), 0);
-  ASSERT_EQ(sled_set_filter(&shared, "dt_shared", 1), 0);
-  ASSERT_EQ(sled_set_filter(&other, "dt_shared", 1), 0);
+  ASSERT_NO_FATAL_FAILURE(make_direct(&alone, ta, "dt_alone"));
+  ASSERT_NO_FATAL_FAILURE(make_direct(&shared, ts, "dt_shared"));
+  ASSERT_NO_FATAL_FAILURE(make_counting(&other, "dt_shared"));
   ASSERT_EQ(sled_register_ops(&alone), 0);
   ASSERT_EQ(sled_register_ops(&shared), 0);
   ASSERT_EQ(sled_register_ops(&other), 0);
@@ -251,15 +251,12 @@ TEST(Direct, TrampolineUnmappedAfterUnregisterWhileThreadsCall) {
       }
     });
   sled_ops other{};
-  other.func = count_cb;
-  ASSERT_EQ(sled_set_filter(&other, "dt_shared", 1), 0);
+  ASSERT_NO_FATAL_FAILURE(make_counting(&other, "dt_shared"));
   ASSERT_EQ(sled_register_ops(&other), 0);
   for (int round = 0; round < 30; round++) {
     auto *t = new Tramp();
-    ASSERT_NE(t->code, nullptr);
     sled_ops ops{};
-    ASSERT_EQ(sled_ops_set_direct(&ops, t->code, t->size), 0);
-    ASSERT_EQ(sled_set_filter(&ops, "dt_alone dt_shared", 1), 0);
+    ASSERT_NO_FATAL_FAILURE(make_direct(&ops, *t, "dt_alone dt_shared"));
     ASSERT_EQ(sled_register_ops(&ops), 0) << sled_last_error();
     while (load(t->count) < 50) sched_yield();
     ASSERT_EQ(sled_unregister_ops(&ops), 0);
@@ -293,12 +290,9 @@ bool has_wx_mapping(std::string *which) {
 TEST(Direct, NoWritableExecutableMapping) {
   std::string which;
   Tramp t;
-  ASSERT_NE(t.code, nullptr);
   sled_ops direct{}, other{};
-  other.func = count_cb;
-  ASSERT_EQ(sled_ops_set_direct(&direct, t.code, t.size), 0);
-  ASSERT_EQ(sled_set_filter(&direct, "dt_alone dt_shared", 1), 0);
-  ASSERT_EQ(sled_set_filter(&other, "dt_shared", 1), 0);
+  ASSERT_NO_FATAL_FAILURE(make_direct(&direct, t, "dt_alone dt_shared"));
+  ASSERT_NO_FATAL_FAILURE(make_counting(&other, "dt_shared"));
   ASSERT_EQ(sled_register_ops(&direct), 0);
   EXPECT_FALSE(has_wx_mapping(&which)) << which;
   ASSERT_EQ(sled_register_ops(&other), 0);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "arch/aarch64/encode.h"
+#include "sled/sled.h"
 
 namespace {
 using namespace sled::a64;
@@ -121,6 +122,15 @@ TEST(EncodersAarch64, ClassifyRefusals) {
   EXPECT_EQ(classify(0x1000, window({0xd65f03c0, kNop, kNop, kNop}).data()).refusal,
             Shape::kBadLiteral);
   EXPECT_EQ(classify(0x1004, window({kNop, kNop, kNop, kNop}).data()).refusal, Shape::kMisaligned);
+}
+
+// The one mapping onto the public codes, shared by the runtime and `sled
+// sites`: each refusal keeps the name the runtime reports.
+TEST(EncodersAarch64, RefusalCodes) {
+  EXPECT_EQ(site_refusal(Shape::kOk), SLED_SITE_OK);
+  EXPECT_EQ(site_refusal(Shape::kBadBytes), SLED_SITE_BAD_BYTES);
+  EXPECT_EQ(site_refusal(Shape::kBadLiteral), SLED_SITE_BAD_LITERAL);
+  EXPECT_EQ(site_refusal(Shape::kMisaligned), SLED_SITE_MISALIGNED);
 }
 
 }  // namespace

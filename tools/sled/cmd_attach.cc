@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "agent_path.h"
 #include "attach/inject.h"
 #include "commands.h"
 #include "ctl_client.h"
@@ -26,22 +27,6 @@ struct AttachOptions {
   bool load_only = false;
   std::string agent;
 };
-
-// libsled-preload.so next to this program (build tree, install prefix), else
-// where CMake installs it: the same search as `sled record`'s.
-std::string agent_file() {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    for (const fs::path &candidate :
-         {self.parent_path() / "../../agent/libsled-preload.so",
-          self.parent_path() / "../lib/libsled-preload.so",
-          self.parent_path() / "../" SLED_INSTALL_LIBDIR "/libsled-preload.so"})
-      if (fs::exists(candidate, ec)) return fs::canonical(candidate, ec).string();
-  }
-  return SLED_AGENT_INSTALLED;
-}
 
 std::string joined(const std::vector<std::string> &v) {
   std::string out;
@@ -83,7 +68,7 @@ void start_tracing(const AttachOptions &o) {
 }
 
 void run(AttachOptions &o) {
-  std::string agent = o.agent.empty() ? agent_file() : o.agent;
+  std::string agent = o.agent.empty() ? preload_agent_path() : o.agent;
   std::error_code ec;
   agent = std::filesystem::absolute(agent, ec).string();
   if (access(agent.c_str(), R_OK) != 0) {

@@ -1,16 +1,17 @@
 // sled export: the trace in other tools' formats. chrome: Chrome's
 // trace-event JSON (complete "X" events per call; opens in Perfetto's UI and
-// chrome://tracing); perfetto: Perfetto's protobuf trace (export_perfetto.h);
-// folded: one line per call path with its self time in ns, for flame-graph
-// tools. Every process of the trace directory (record --follow), or --pid's.
+// chrome://tracing; export_chrome.h, streamed); perfetto: Perfetto's
+// protobuf trace (export_perfetto.h); folded: one line per call path with
+// its self time in ns, for flame-graph tools. Every process of the trace
+// directory (record --follow), or --pid's.
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "export_chrome.h"
 #include "export_perfetto.h"
 #include "load.h"
 #include "stacks.h"
@@ -24,40 +25,6 @@ struct ExportOptions {
   std::string output = "-";
   uint32_t pid = 0;
 };
-
-void add_chrome(const TraceModel &m, nlohmann::json &events, Progress &progress) {
-  uint32_t pid = m.trace().header().pid;
-  for (const ThreadCalls &t : m.threads()) {
-    events.push_back({{"ph", "M"},
-                      {"name", "thread_name"},
-                      {"pid", pid},
-                      {"tid", t.tid},
-                      {"args", {{"name", fmt::format("thread {}", t.tid)}}}});
-    for (const Call &c : t.calls) {
-      progress.add();
-      uint64_t end = c.end_ns ? c.end_ns : m.end_ns();
-      nlohmann::json e = {{"ph", "X"},
-                          {"name", m.name(c.ip)},
-                          {"cat", "function"},
-                          {"pid", pid},
-                          {"tid", t.tid},
-                          {"ts", (c.start_ns - m.start_ns()) / 1e3},
-                          {"dur", (end - c.start_ns) / 1e3}};
-      nlohmann::json args = nlohmann::json::object();
-      for (size_t i = 0; i < c.args.size(); i++) args[fmt::format("arg{}", i)] = c.args[i];
-      if (c.has_retval) args["retval"] = c.retval;
-      if (c.unwound) args["unwound"] = true;
-      if (!args.empty()) e["args"] = args;
-      events.push_back(std::move(e));
-    }
-  }
-}
-
-size_t call_count(const TraceModel &m) {
-  size_t n = 0;
-  for (const ThreadCalls &t : m.threads()) n += t.calls.size();
-  return n;
-}
 
 // Each process's folded stacks; with several, under a root frame naming it.
 void write_folded(const TraceModel &m, bool several, std::ostream &out) {
@@ -94,15 +61,7 @@ void run(const ExportOptions &o) {
     progress.finish();
     if (!err.empty()) return failed(err);
   } else if (o.format == "chrome") {
-    nlohmann::json events = nlohmann::json::array();
-    for (const ProcessTrace &p : procs) {
-      TraceModel m;
-      if (!load_trace(p.dir, m)) return failed(std::string());
-      Progress progress("sled: export", call_count(m), "calls");
-      add_chrome(m, events, progress);
-    }
-    nlohmann::json doc = {{"traceEvents", events}, {"displayTimeUnit", "ns"}};
-    *out << doc.dump() << "\n";
+    if (std::string err = write_chrome(procs, *out); !err.empty()) return failed(err);
   } else {
     for (const ProcessTrace &p : procs) {
       TraceModel m;

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "agent_path.h"
 #include "commands.h"
 #include "output.h"
 #include "record/reader.h"
@@ -31,22 +32,6 @@ struct RecordOptions {
   std::vector<std::string> command;
   bool follow = false;
 };
-
-// libsled-preload.so next to this program (the build tree or lib/ of the
-// install prefix), else where CMake put it.
-std::string find_agent() {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    for (const fs::path &candidate :
-         {self.parent_path() / "../../agent/libsled-preload.so",
-          self.parent_path() / "../lib/libsled-preload.so",
-          self.parent_path() / "../" SLED_INSTALL_LIBDIR "/libsled-preload.so"})
-      if (fs::exists(candidate, ec)) return fs::canonical(candidate, ec).string();
-  }
-  return SLED_AGENT_INSTALLED;
-}
 
 std::error_code &ec_ignored() {
   static std::error_code ec;
@@ -124,7 +109,7 @@ int run(RecordOptions &o) {
   if (!error.empty()) return fail(2, "record: " + error);
   if (!capture.empty() && o.tracer != "function_graph")
     return fail(2, "record: -A needs the function_graph tracer");
-  std::string agent = find_agent();
+  std::string agent = preload_agent_path();
   if (access(agent.c_str(), R_OK) != 0)
     return fail(1, fmt::format("record: the preload agent {} is missing", agent));
   // The program must exist and be executable before we blame tracing.

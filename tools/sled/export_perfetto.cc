@@ -110,14 +110,8 @@ class ProcessExporter {
 
   uint64_t name_iid(uintptr_t ip) {
     auto [it, added] = names_.try_emplace(ip, 0);
-    if (added) it->second = w_.event_name(name_of(ip));
+    if (added) it->second = w_.event_name(function_name(t_, ip));
     return it->second;
-  }
-  std::string name_of(uintptr_t ip) const {
-    if (const reader::Symbol *s = t_.symbol_at(ip)) return demangle(s->name);
-    if (const reader::Symbol *s = t_.symbol_containing(ip))
-      return fmt::format("{}+0x{:x}", demangle(s->name), ip - s->ip);
-    return fmt::format("0x{:x}", ip);
   }
   uint64_t arg_name(size_t i) {
     while (arg_iids_.size() <= i) arg_iids_.push_back(0);

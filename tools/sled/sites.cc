@@ -98,20 +98,7 @@ Shape classify_x86(uint64_t literal, const unsigned char *w) {
 
 Shape classify_a64(uint64_t literal, const unsigned char *w) {
   a64::Shape a = a64::classify(literal, w);
-  Shape s{a.entry, SLED_SITE_OK, ""};
-  switch (a.refusal) {
-    case a64::Shape::kOk:
-      break;
-    case a64::Shape::kBadBytes:
-      s.refusal = SLED_SITE_BAD_BYTES;
-      break;
-    case a64::Shape::kBadLiteral:
-      s.refusal = SLED_SITE_BAD_LITERAL;
-      break;
-    case a64::Shape::kMisaligned:
-      s.refusal = SLED_SITE_MISALIGNED;
-      break;
-  }
+  Shape s{a.entry, a64::site_refusal(a.refusal), ""};
   const unsigned char *e = w + 8 + (a.bti ? 4 : 0);
   uint32_t first = a64::get32(e), second = a64::get32(e + 4);
   std::string form;

@@ -121,9 +121,9 @@ std::string TraceModel::load(const std::string &dir, Progress *progress) {
   return "";
 }
 
-std::string TraceModel::name(uintptr_t ip) const {
-  if (const reader::Symbol *s = trace_->symbol_at(ip)) return demangle(s->name);
-  if (const reader::Symbol *s = trace_->symbol_containing(ip)) {
+std::string function_name(const reader::Trace &t, uintptr_t ip) {
+  if (const reader::Symbol *s = t.symbol_at(ip)) return demangle(s->name);
+  if (const reader::Symbol *s = t.symbol_containing(ip)) {
     std::ostringstream o;
     o << demangle(s->name) << "+0x" << std::hex << (ip - s->ip);
     return o.str();
@@ -132,6 +132,8 @@ std::string TraceModel::name(uintptr_t ip) const {
   o << "0x" << std::hex << ip;
   return o.str();
 }
+
+std::string TraceModel::name(uintptr_t ip) const { return function_name(*trace_, ip); }
 
 const FunctionInfo *TraceModel::function_info(uintptr_t ip) const {
   const reader::Symbol *s = trace_->symbol_at(ip);

@@ -82,6 +82,9 @@ struct ProfileRow {
 std::vector<ProfileRow> profile_of(const TraceModel &m, bool per_thread);
 
 std::string demangle(const std::string &name);
+// What TraceModel::name says, from the trace alone: the demangled name of
+// the function starting at ip, "name+0x.." inside one, else "0x...".
+std::string function_name(const reader::Trace &t, uintptr_t ip);
 
 // The events the trace's threads recorded (0 when a thread's count is
 // unknown: a cut trace): the total of a progress bar.

@@ -9,6 +9,8 @@
 // Nothing here writes memory or decides what a site should call.
 #include "arch/aarch64/encode.h"
 
+#include "sled/sled.h"
+
 namespace sled::a64 {
 
 void put32(uint8_t *out, uint32_t w) {
@@ -94,6 +96,20 @@ Shape classify(uintptr_t literal, const uint8_t *bytes) {
   // literal when the literal is 8-aligned.
   if (literal % 8 != 0) s.refusal = Shape::kMisaligned;
   return s;
+}
+
+int site_refusal(Shape::Refusal refusal) {
+  switch (refusal) {
+    case Shape::kOk:
+      return SLED_SITE_OK;
+    case Shape::kBadBytes:
+      return SLED_SITE_BAD_BYTES;
+    case Shape::kBadLiteral:
+      return SLED_SITE_BAD_LITERAL;
+    case Shape::kMisaligned:
+      return SLED_SITE_MISALIGNED;
+  }
+  return SLED_SITE_BAD_BYTES;  // not reached: every Refusal is named above
 }
 
 }  // namespace sled::a64

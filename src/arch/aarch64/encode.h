@@ -36,8 +36,8 @@ uint32_t encode_ldr_literal(unsigned rt, int32_t offset);
 void encode_stub(uintptr_t target, uint8_t out[kStubSize]);
 void encode_dyn(uintptr_t descriptor, uintptr_t body, uint8_t out[kDynSize]);
 
-// Refusal codes are sled.h's SLED_SITE_*, passed in by the caller's values
-// so this file needs no runtime header.
+// Refusals are this file's own; site_refusal() names them with sled.h's
+// SLED_SITE_* codes (plain C constants, the same on every host).
 struct Shape {
   uintptr_t entry = 0, patch = 0, normalize_at = 0;
   bool bti = false;
@@ -46,5 +46,8 @@ struct Shape {
 };
 // `bytes`: kWindow bytes from the literal at address `literal`.
 Shape classify(uintptr_t literal, const uint8_t *bytes);
+// The SLED_SITE_* code of a refusal: the one mapping, used by the runtime
+// (site.cc) and by `sled sites` reading an aarch64 file on any host.
+int site_refusal(Shape::Refusal refusal);
 
 }  // namespace sled::a64

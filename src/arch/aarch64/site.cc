@@ -43,20 +43,7 @@ SiteShape classify_site(uintptr_t literal, const uint8_t *bytes) {
   s.landing_pad = a.bti;
   s.needs_normalize = a.needs_normalize;
   s.normalize_at = a.normalize_at;
-  switch (a.refusal) {
-    case a64::Shape::kOk:
-      s.refusal = SLED_SITE_OK;
-      break;
-    case a64::Shape::kBadBytes:
-      s.refusal = SLED_SITE_BAD_BYTES;
-      break;
-    case a64::Shape::kBadLiteral:
-      s.refusal = SLED_SITE_BAD_LITERAL;
-      break;
-    case a64::Shape::kMisaligned:
-      s.refusal = SLED_SITE_MISALIGNED;
-      break;
-  }
+  s.refusal = a64::site_refusal(a.refusal);
   return s;
 }
 
