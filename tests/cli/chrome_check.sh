@@ -30,7 +30,7 @@ events() {  # FILE: one event a line, times, pids and tids normalised
 }
 
 cd "$tmp" || exit 1
-"$sled" record -o t1 -A 'add3@args=1,retval' -- "$prog" 0 >/dev/null 2>&1 ||
+"$sled" record -o t1 -A '@args=1,retval' -- "$prog" 0 >/dev/null 2>&1 ||
   { echo "record failed" >&2; exit 1; }
 "$sled" record -o t2 -t function -- "$prog" 0 >/dev/null 2>&1 ||
   { echo "record failed" >&2; exit 1; }
