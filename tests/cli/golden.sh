@@ -70,12 +70,12 @@ check nodebug_graph "$sled" --color=never graph -d t7 --srcline
 # A program rebuilt after the recording (another build-id at the same
 # path): its DWARF is not used, one warning says why, values stay raw.
 cp "$args_prog" "$tmp/args_prog.rebuilt"
-"$sled" record -o t9 -F parse_field -A 'parse_field@args=2,retval' -- "$tmp/args_prog.rebuilt" \
+"$sled" record -o t10 -F parse_field -A 'parse_field@args=2,retval' -- "$tmp/args_prog.rebuilt" \
   >/dev/null 2>&1
 cp "$prog" "$tmp/args_prog.rebuilt"
 extra_sed=(-e 's#[^ ]*/args_prog.rebuilt#<tmp>/args_prog.rebuilt#'
   -e 's/build-id [0-9a-f]+ in the trace, [0-9a-f]+ on disk/build-id <id> in the trace, <id> on disk/')
-check rebuilt_graph "$sled" --color=never graph -d t9 --srcline
+check rebuilt_graph "$sled" --color=never graph -d t10 --srcline
 extra_sed=()
 # A program without patchable functions: refused before it runs.
 check err_not_instrumented "$sled" record -o t8 -- true
@@ -90,9 +90,10 @@ check err_sites_plain "$sled" sites true
 check err_sites_no_pid "$sled" sites 999999999
 # sites PID: live states from the agent's control socket, and a process
 # without an agent (the files its maps name, state unknown).
+# (Waits of up to 30 s: sanitizer builds on a loaded machine start slowly.)
 child_of() {  # the pid of $1's child, once it exists
   local c i
-  for i in $(seq 500); do
+  for i in $(seq 3000); do
     c=$(cat "/proc/$1/task/$1/children" 2>/dev/null | awk '{print $1}')
     [[ -n $c ]] && { echo "$c"; return; }
     sleep 0.01
@@ -101,7 +102,7 @@ child_of() {  # the pid of $1's child, once it exists
 "$sled" record -o t9 -F 'leaf' -- "$prog" 0 0 "$tmp/go" >/dev/null 2>&1 &
 rec=$!
 pid=$(child_of "$rec")
-for i in $(seq 500); do
+for i in $(seq 3000); do
   "$sled" ctl "$pid" list >/dev/null 2>&1 && break
   sleep 0.01
 done
@@ -110,7 +111,10 @@ check sites_pid_summary "$sled" sites --summary "$pid"
 touch "$tmp/go" && wait "$rec"
 "$prog" 0 0 "$tmp/go2" >/dev/null &
 plain=$!
-sleep 0.2
+for i in $(seq 3000); do  # until the loader has mapped its libraries
+  grep -q 'libc\.so' "/proc/$plain/maps" 2>/dev/null && break
+  sleep 0.01
+done
 check sites_pid_no_agent "$sled" sites "$plain"
 touch "$tmp/go2" && wait "$plain"
 extra_sed=()
