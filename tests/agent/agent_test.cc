@@ -22,24 +22,13 @@
 #include <vector>
 
 #include "agent_trace.h"
+#include "child_outcome.h"
 
 extern char **environ;
 
 namespace {
 
 namespace fs = std::filesystem;
-
-struct Outcome {
-  int status = -1;  // exit code, or -signal
-  std::string out, err;
-};
-
-std::string slurp(const std::string &path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 // LeakSanitizer, at the exit of a child forked from a threaded process,
 // notes that the parent's other threads (here the recorder's writer) "were
@@ -104,7 +93,7 @@ Outcome run(const std::string &dir, const std::vector<std::string> &argv,
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  r.status = decode(status);
   r.out = slurp(out);
   r.err = without_lsan_fork_notes(slurp(err));
   return r;

@@ -20,24 +20,11 @@
 #include <vector>
 
 #include "agent_trace.h"
+#include "child_outcome.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-
-struct Outcome {
-  int status = -1;  // exit code, or -signal
-  std::string out, err;
-};
-
-std::string slurp(const std::string &path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-int decode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status); }
 
 // A fresh directory for one test's files.
 std::string test_dir() {
