@@ -75,6 +75,12 @@ void populate(uintptr_t lo, uintptr_t hi) {
 }
 }  // namespace
 
+bool text_populated(uintptr_t lo, uintptr_t hi) {
+  for (const auto &r : populated())
+    if (r.first <= lo && hi <= r.second) return true;
+  return false;
+}
+
 void PatchSession::add_pages(uintptr_t addr, size_t len, int prot) {
   uintptr_t first = addr & ~(page_size() - 1);
   for (uintptr_t p = first; p < addr + len; p += page_size())

@@ -146,7 +146,7 @@ int unexpected_bytes(const Module &m, const Site &s) {
 constexpr size_t kAhead = 16;
 
 // Pass 1. 0, kSlimDeclined, or -EIO (nothing written either way).
-int check(const Batch &b, PatchSession &session) {
+int check(const Batch &b, PatchSession &session, bool declared) {
   for (const Run &run : b.runs) {
     const Module &m = *run.module;
     if (!m.call_target) return kSlimDeclined;  // the general path says why
@@ -166,6 +166,7 @@ int check(const Batch &b, PatchSession &session) {
       if (arch::load_literal(literal_addr(s)) != want ||
           !holds(reinterpret_cast<const void *>(patch), old_, b.add))
         return unexpected_bytes(m, s);
+      if (declared) continue;
       // Sites come sorted: the segment of the previous one usually holds this one.
       if (!seg || s.entry < seg->lo || s.entry >= seg->hi) seg = m.segment_of(s.entry);
       int prot = seg ? seg->prot : (PROT_READ | PROT_EXEC);
@@ -259,9 +260,44 @@ int write(const Batch &b) {
 
 // Passes 1 and 2, pinned. *written: literals were written (the caller
 // waits a grace period on failure).
+// Declares, without reading any site's text, the pages of a batch whose
+// sites lie densely in one segment per module, in text populated before:
+// from the first literal to the last instruction of each run. False
+// (nothing declared): check() collects them site by site.
+bool declare_dense(const Batch &b, PatchSession &session) {
+  constexpr uintptr_t kPage = 4096;  // a bound on how sparse, not the page size
+  for (const Run &run : b.runs) {
+    const Module &m = *run.module;
+    const Site &first = *b.sites[run.begin], &last = *b.sites[run.end - 1];
+    const TextSegment *seg = m.segment_of(first.entry);
+    if (!seg || last.entry >= seg->hi) return false;
+    uintptr_t lo = literal_addr(first), hi = m.patch_of(last) + arch::kInsnSize;
+    if ((hi - lo) / kPage > 2 * (run.end - run.begin) + 2) return false;  // sparse
+    // Text not yet copied on write: checked first, as its read faults then
+    // make populating it cheaper (a first batch).
+    if (!text_populated(lo & ~(kPage - 1), hi)) return false;
+  }
+  for (const Run &run : b.runs) {
+    const Module &m = *run.module;
+    const Site &first = *b.sites[run.begin], &last = *b.sites[run.end - 1];
+    uintptr_t lo = literal_addr(first), hi = m.patch_of(last) + arch::kInsnSize;
+    session.add(lo, hi - lo, m.segment_of(first.entry)->prot);
+  }
+  return true;
+}
+
 int check_and_write(const Batch &b, bool *written) {
   PatchSession session;
-  if (int err = check(b, session)) {
+  // Dense batches make their pages writable before the check: the kernel's
+  // page-table work then runs before the check pass evicts its data from
+  // the caches (measured: 2 ms -> 0.5 ms for 782 pages on this guest). No
+  // byte is written before the whole check passes, as before.
+  bool declared = declare_dense(b, session);
+  if (declared) {
+    if (int err = session.open()) return err;
+    profile::mark(profile::kProtectRw);
+  }
+  if (int err = check(b, session, declared)) {
     if (err == -EIO) {
       b.r.killed = true;
       b.r.stats.patch_failures++;
@@ -269,8 +305,10 @@ int check_and_write(const Batch &b, bool *written) {
     return err;
   }
   profile::mark(profile::kPrepare);
-  if (int err = session.open()) return err;
-  profile::mark(profile::kProtectRw);
+  if (!declared) {
+    if (int err = session.open()) return err;
+    profile::mark(profile::kProtectRw);
+  }
   *written = true;
   if (int err = write(b)) {
     b.r.killed = true;
