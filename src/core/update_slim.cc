@@ -5,7 +5,9 @@
 // the sorted site list itself, with no per-site records:
 //   1. check (pinned, before any write): every site is the slim case and
 //      takes one atomic instruction store, and every old byte (literal and
-//      instruction) is what sled left there; the pages are collected. Any
+//      instruction) is what sled left there; the pages are collected (or,
+//      for a dense batch in text populated before, declared by range and
+//      made writable before this pass: see check_and_write). Any
 //      site not slim: decline, nothing written (update.cc's general path
 //      runs). A foreign byte: -EIO and the kill switch, nothing written;
 //   2. write (pinned, pages writable): per group of 32 sites, the literals
