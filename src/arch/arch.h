@@ -83,6 +83,18 @@ uintptr_t load_literal(uintptr_t literal);
 // the site (`jmp .+5`). Core stops patching after any failure. No traps, no
 // signal handlers. Allocates nothing (it runs after a batch's first write).
 int poke_live(std::span<const CodeWrite> writes);
+// One site's instruction at a time, for a batch that stores each site's
+// literal and call together (core/update_slim.cc) when every site of the
+// batch takes a single atomic store. poke_one_ok: whether the site at
+// `addr` does (x86: the whole forms of text_patch.cc; aarch64: always).
+// poke_one: that store, no sync; -EIO when `old` is not there (x86 compares
+// as it swaps; aarch64 does not compare, as poke_live). After the batch,
+// sync_live() (membarrier SYNC_CORE) before the batch counts as done; on
+// any failure the caller puts each write back with poke_one, as poke_live
+// does. Allocate nothing.
+bool poke_one_ok(uintptr_t addr);
+int poke_one(const CodeWrite &w);
+int sync_live();
 // Writes into text that no thread can be executing (module load).
 void poke_quiet(uintptr_t addr, const uint8_t *bytes, size_t len);
 // One-time setup of the live protocol (membarrier registration).

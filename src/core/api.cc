@@ -8,6 +8,7 @@
 #include <cstring>
 #include <exception>
 #include <optional>
+#include <utility>
 
 #include "arch/arch.h"
 #include "arch/frame.h"
@@ -168,7 +169,7 @@ int set_patterns(sled_ops *ops, const char *text, int reset, bool notrace) {
   try {
     SiteSet target = traced_sites(all_modules(r), *st);
     profile::mark(profile::kMatch);
-    err = retrace_ops(r, *st, target);
+    err = retrace_ops(r, *st, std::move(target));
   } catch (const std::exception &) {
     err = out_of_memory(-ENOMEM);
   }
@@ -313,7 +314,7 @@ int sled_register_ops(sled_ops *ops) try {
     set_direct_solo_of(ops, solo);
   }
   st->registered = true;
-  int err = retrace_ops(r, *st, target);
+  int err = retrace_ops(r, *st, std::move(target));
   if (err) {
     st->registered = false;
     if (fresh) forget_ops(r, st);

@@ -42,6 +42,10 @@ class PatchSession {
   bool open_ = false;
 };
 
+// Whether [lo, hi) lies in text an earlier session already populated
+// (made private): its mprotect and first stores then fault nothing.
+bool text_populated(uintptr_t lo, uintptr_t hi);
+
 // Sets the last error for a refused mprotect(RWX) of [start, start + len)
 // with errno `err`; returns the code to report (-EACCES for a policy).
 int report_refused_rwx(uintptr_t start, size_t len, int err);

@@ -40,6 +40,7 @@
 #include "core/patch_profile.h"
 #include "core/patch_session.h"
 #include "core/reclaim.h"
+#include "core/update_slim.h"
 
 namespace sled {
 namespace {
@@ -519,13 +520,13 @@ int or_enomem(Fn fn) {
 
 // The operations themselves (below); the public wrappers catch their
 // allocation failures, which happen before anything changed.
-int retrace_ops_now(Registry &r, OpsState &st, const SiteSet &target);
+int retrace_ops_now(Registry &r, OpsState &st, SiteSet &target);
 int attach_module_now(Registry &r, Module &m);
 int switch_strategy_now(Registry &r, Strategy to, std::vector<void *> *retired);
 
 }  // namespace
 
-int retrace_ops(Registry &r, OpsState &st, const SiteSet &target) {
+int retrace_ops(Registry &r, OpsState &st, SiteSet target) {
   return or_enomem([&] {
     int err = retrace_ops_now(r, st, target);
     // A module went away behind sled's lock (-ESTALE, nothing written):
@@ -584,7 +585,12 @@ int switch_strategy(Registry &r, Strategy to) {
 
 namespace {
 
-int retrace_ops_now(Registry &r, OpsState &st, const SiteSet &target) {
+int retrace_ops_now(Registry &r, OpsState &st, SiteSet &target) {
+  // The common batch (one ops taking its sites from nobody, or giving them
+  // all back) has a path without per-site plan arrays.
+  int slim = retrace_slim(r, st, target);
+  if (slim != kSlimDeclined) return slim;
+  profile::mark(profile::kStage);  // what the slim path's checks cost when it declined
   std::vector<Delta> &deltas = scratch().deltas;
   deltas.clear();
   SiteSet &adds = scratch().adds, &removes = scratch().removes;

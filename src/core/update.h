@@ -9,9 +9,10 @@
 
 namespace sled {
 
-// Moves st's traced set to `target` (sorted). 0 or negative errno; on
-// failure nothing is patched and st.traced is unchanged.
-int retrace_ops(Registry &r, OpsState &st, const SiteSet &target);
+// Moves st's traced set to `target` (sorted; taken by value: it may
+// become st.traced). 0 or negative errno; on failure nothing is patched
+// and st.traced is unchanged.
+int retrace_ops(Registry &r, OpsState &st, SiteSet target);
 // Gives a newly added module's sites to every registered ops that selects
 // them. *ran_out: an allocation failed (nothing changed; try again later),
 // as opposed to a lasting refusal such as no memory within call reach.

@@ -67,6 +67,15 @@ int poke_live(std::span<const CodeWrite> writes) {
   return err;
 }
 
+bool poke_one_ok(uintptr_t) { return true; }
+
+int poke_one(const CodeWrite &w) {
+  store_all(std::span<const CodeWrite>(&w, 1), true);
+  return 0;
+}
+
+int sync_live() { return sync_core(); }
+
 void poke_quiet(uintptr_t addr, const uint8_t *bytes, size_t len) {
   for (size_t i = 0; i + 4 <= len; i += 4) {
     uint32_t word;

@@ -235,6 +235,16 @@ int poke_live(std::span<const CodeWrite> writes) {
   return err;
 }
 
+bool poke_one_ok(uintptr_t addr) { return method_for(addr) != Method::kStepped; }
+
+int poke_one(const CodeWrite &w) {
+  Method m = method_for(w.addr);
+  if (m == Method::kStepped) return -EINVAL;  // the caller checked poke_one_ok
+  return swap_whole(w.addr, m, w.old, w.new_);
+}
+
+int sync_live() { return sync_core(); }
+
 void poke_quiet(uintptr_t addr, const uint8_t *bytes, size_t len) {
   for (size_t i = 0; i < len; i++) store_byte(addr + i, bytes[i]);
 }

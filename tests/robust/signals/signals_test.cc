@@ -299,6 +299,51 @@ TEST(Patching, EverySiteAlignmentTogglesUnderLoad) {
   sled_stats st = sled_test::Stats();
   EXPECT_FALSE(st.killed);
 }
+
+// One batch over the three alignments at once: the stepped site sends the
+// whole batch down the general path (it orders every site's steps
+// batch-wide), while the two whole sites alone take the slim path
+// (core/update_slim.cc). Either way, under load, every call returns the
+// right value, and while enabled every call is seen.
+TEST(Patching, MixedBatchWithASteppedSite) {
+  int (*const fns[])(int) = {layout_whole8, layout_whole16, layout_stepped};
+  auto call_all = [&](Workers &self) {
+    for (int i = 0; i < 16; i++)
+      for (auto fn : fns)
+        if (fn(i) != i + 1) self.wrong++;
+  };
+  struct Case {
+    const char *filter;
+    size_t selected;  // fns[0, selected) are in the batch
+  };
+  for (Case c : {Case{"layout_*", 3}, Case{"layout_whole8 layout_whole16", 2}}) {
+    SCOPED_TRACE(c.filter);
+    Workers w;
+    w.Start(2, false, call_all);
+    Tracer t;
+    for (int round = 0; round < 20; round++) {
+      ASSERT_EQ(t.SetFilter(c.filter), 0) << sled_last_error();  // unregister forgot it
+      ASSERT_EQ(t.Register(), 0) << sled_last_error();
+      for (size_t f = 0; f < 3; f++)
+        ASSERT_EQ(sled_test::IsSiteCall(sled_test::PatchBytes(Addr(fns[f]))), f < c.selected) << f;
+      ASSERT_EQ(t.Unregister(), 0) << sled_last_error();
+      for (auto fn : fns) ASSERT_TRUE(sled_test::IsSiteNop(sled_test::PatchBytes(Addr(fn))));
+    }
+    w.stop = true;
+    for (auto &th : w.threads) th.join();
+    w.threads.clear();
+    EXPECT_EQ(w.wrong.load(), 0);
+    ASSERT_EQ(t.SetFilter(c.filter), 0) << sled_last_error();
+    ASSERT_EQ(t.Register(), 0) << sled_last_error();
+    t.Clear();
+    for (auto fn : fns)
+      for (int i = 0; i < 100; i++) ASSERT_EQ(fn(i), i + 1);
+    for (size_t f = 0; f < 3; f++)
+      EXPECT_EQ(t.Count(Addr(fns[f])), f < c.selected ? 100u : 0u) << f;
+    ASSERT_EQ(t.Unregister(), 0) << sled_last_error();
+  }
+  EXPECT_FALSE(sled_test::Stats().killed);
+}
 #endif
 
 }  // namespace
