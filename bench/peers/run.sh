@@ -74,7 +74,7 @@ status=0
 "$bin/sled-bench-peers" "${args[@]}" || status=$?
 
 # call_rows PROGRAM TITLE FILTER: sled-bench-call's table for the rows
-# FILTER matches (bench/call_overhead.cc), $reps repetitions, interleaved.
+# FILTER matches (bench/call_overhead.cc), medians of interleaved samples.
 call_rows() {
   local prog=$build/bench/$1
   if [[ ! -x $prog ]]; then
@@ -83,9 +83,12 @@ call_rows() {
   fi
   echo "run.sh: $1, $2" >&2
   echo
-  echo "### $2 ($1, $reps repetitions)"
-  "$prog" --benchmark_filter="$3" \
-    --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
+  # Three times the repetitions, each shorter (0.1 s): the rows' samples
+  # interleave more finely, so a slow phase of this shared machine falls on
+  # every row alike instead of on a few.
+  echo "### $2 ($1, $((reps * 3)) repetitions of 0.1 s, interleaved)"
+  "$prog" --benchmark_filter="$3" --benchmark_min_time=0.1 \
+    --benchmark_repetitions="$((reps * 3))" --benchmark_report_aggregates_only=true \
     --benchmark_enable_random_interleaving=true 2>"$tmp/call.err" >"$tmp/call.out" || {
     status=1
     cat "$tmp/call.err" >&2
