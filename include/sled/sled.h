@@ -169,7 +169,8 @@ SLED_API int sled_unregister_ops(sled_ops *ops);
  * called later, from a sled thread ("sled-reclaim", every signal blocked),
  * once no thread is running or will run the ops' callback. Until then the
  * ops must stay valid and must not be registered again. The grace periods
- * of many pending unregisters are batched into one. `done` may be NULL and
+ * of many pending unregisters are batched into one (the reclaim thread
+ * gathers them for 200 us after it wakes). `done` may be NULL and
  * may call sled. Errors as sled_unregister_ops (done is then never
  * called); a process that exits first never sees the pending calls. When
  * no thread can be created (thread limit), the call waits for the grace

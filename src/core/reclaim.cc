@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -53,11 +54,21 @@ struct Batch {
   bool empty() const { return frees.empty() && tramps.empty() && g_waiting.empty(); }
 };
 
+constexpr long kCoalesceNs = 200 * 1000;  // 200 us
+
 void *reclaim_main(void *) {
   pthread_setname_np(pthread_self(), "sled-reclaim");
   for (;;) {
     pthread_mutex_lock(&g_ready_lock);
     while (!g_work) pthread_cond_wait(&g_ready_cond, &g_ready_lock);
+    pthread_mutex_unlock(&g_ready_lock);
+    // A short window before taking the batch: a controller unregistering
+    // many ops in a row queues them into one grace period, instead of
+    // waking this thread into a grace period (and the registry lock) after
+    // each one. Only completion callbacks wait for it.
+    timespec window{0, kCoalesceNs};
+    nanosleep(&window, nullptr);
+    pthread_mutex_lock(&g_ready_lock);
     g_work = false;
     pthread_mutex_unlock(&g_ready_lock);
     Batch batch;
