@@ -134,7 +134,18 @@ case_golden() {
   sleep 60 &
   PID=$!
   pids+=("$PID")
+  # A socket named after this pid can only be stale: left by an earlier
+  # process with the same pid that was killed (parallel tests recycle pids).
+  # `sled ctl` says so in other words; this case is the one without a file.
+  rm -f "/tmp/sled-$(id -u)/$PID.sock" "${XDG_RUNTIME_DIR:-/nonexistent}/sled/$PID.sock"
   check err_no_agent "$sled" ctl "$PID" list
+  # And with such a stale socket (bound, never listened on, its owner gone).
+  local stale_dir=/tmp/sled-$(id -u)
+  mkdir -p -m 0700 "$stale_dir"
+  python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+    "$stale_dir/$PID.sock" || die "could not make a stale socket"
+  check err_stale_socket "$sled" ctl "$PID" list
+  rm -f "$stale_dir/$PID.sock"
   kill "$PID"
 }
 
